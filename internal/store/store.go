@@ -1,0 +1,268 @@
+// Package store is Gatehouse's storage: one SQL schema and one set of queries
+// that run unchanged on SQLite (the embedded default) and PostgreSQL.
+//
+// Queries are written once in PostgreSQL's dialect with $n placeholders,
+// which modernc.org/sqlite also binds by number. Times are written from the
+// caller's clock, never the database's. Every method takes the environment id
+// first and every WHERE clause filters on it, so one tenant can never read
+// another's rows. Uniqueness is left to the database's constraints (no
+// check-then-insert), and a violation comes back as an *ErrConflict naming
+// the field.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// ErrNotFound is returned when no row matches.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict reports a unique constraint violation on a named field.
+type ErrConflict struct {
+	Field string // the API field that must be unique, e.g. "external_id"
+}
+
+func (e *ErrConflict) Error() string { return e.Field + " already exists" }
+
+// Dialect names the SQL database behind a Store.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is a handle on the database. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+}
+
+// Open connects to the database named by dsn and applies pending migrations.
+// A dsn starting with postgres:// or postgresql:// selects PostgreSQL;
+// anything else is a SQLite file path (created if missing).
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	s, err := open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.db.PingContext(pingCtx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("cannot reach the %s database: %w", s.dialect, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(dsn string) (*Store, error) {
+	if IsPostgresURL(dsn) {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("bad PostgreSQL URL: %w", err)
+		}
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(32)
+		return &Store{db: db, dialect: Postgres}, nil
+	}
+	path := strings.TrimPrefix(dsn, "sqlite://")
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("cannot create the data directory: %w", err)
+		}
+	}
+	// WAL lets readers run beside the single writer; BEGIN IMMEDIATE takes the
+	// write lock up front so two writers queue on busy_timeout instead of
+	// failing with SQLITE_BUSY when they upgrade.
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(8)
+	return &Store{db: db, dialect: SQLite}, nil
+}
+
+// IsPostgresURL reports whether dsn selects PostgreSQL.
+func IsPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	d := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		d = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(d, s.db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("applying migrations: %w", err)
+	}
+	return nil
+}
+
+// Dialect reports which database the store runs on.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close releases the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks the database answers; /readyz uses it.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// DB exposes the handle for tests that must inspect stored rows directly
+// (hashes at rest, for example).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Q runs queries, either directly on the database or inside a transaction.
+// Every data method lives on Q so the same code serves both.
+type Q struct {
+	q querier
+}
+
+// Q returns a Q that runs each query on its own.
+func (s *Store) Q() *Q { return &Q{q: s.db} }
+
+// Tx runs fn inside one transaction: it commits if fn returns nil and rolls
+// back otherwise, so a failed request leaves nothing half-written.
+func (s *Store) Tx(ctx context.Context, fn func(q *Q) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", mapErr(err))
+	}
+	if err := fn(&Q{q: tx}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapErr(err))
+	}
+	return nil
+}
+
+// constraintFields maps unique constraints to the API field they protect.
+var constraintFields = map[string]string{
+	"organizations_external_id": "external_id",
+	"users_external_id":         "external_id",
+	"users_email":               "email",
+	"roles_name":                "name",
+	"memberships_pkey":          "membership",
+	"membership_roles_pkey":     "roles",
+}
+
+// sqliteColumnsFields maps SQLite's "UNIQUE constraint failed: t.a, t.b"
+// column lists (which name columns, not constraints) to API fields.
+var sqliteColumnsFields = map[string]string{
+	"organizations.env_id, organizations.external_id": "external_id",
+	"users.env_id, users.external_id":                 "external_id",
+	"users.env_id, users.email_norm":                  "email",
+	"roles.env_id, roles.org_id, roles.name":          "name",
+	"memberships.org_id, memberships.user_id":         "membership",
+}
+
+// mapErr turns driver errors into the package's sentinels.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		if f, ok := constraintFields[pgErr.ConstraintName]; ok {
+			return &ErrConflict{Field: f}
+		}
+		return &ErrConflict{Field: pgErr.ConstraintName}
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) && (sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+		msg := sqErr.Error()
+		if i := strings.Index(msg, "failed: "); i >= 0 {
+			cols := msg[i+len("failed: "):]
+			if j := strings.Index(cols, " ("); j >= 0 {
+				cols = cols[:j]
+			}
+			if f, ok := sqliteColumnsFields[cols]; ok {
+				return &ErrConflict{Field: f}
+			}
+			return &ErrConflict{Field: cols}
+		}
+	}
+	return err
+}
+
+// micros converts a time to the stored form.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicros converts a stored time back; zero stays the zero time.
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func nullMicros(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+}
+
+func nullString(s *string) sql.NullString {
+	if s == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: *s, Valid: true}
+}
+
+func ptrString(ns sql.NullString) *string {
+	if !ns.Valid {
+		return nil
+	}
+	v := ns.String
+	return &v
+}
