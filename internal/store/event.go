@@ -88,3 +88,24 @@ func (q *Q) MarkEmailSent(ctx context.Context, envID, id string, at time.Time) e
 	res, err := q.q.ExecContext(ctx, `UPDATE emails SET sent_at = $3 WHERE env_id = $1 AND id = $2`, envID, id, micros(at))
 	return mustAffect(res, err)
 }
+
+// ListUnsentEmails returns up to limit queued emails not yet delivered, oldest first.
+func (q *Q) ListUnsentEmails(ctx context.Context, envID string, limit int) ([]*Email, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, env_id, to_addr, subject, body_text, kind, created_at FROM emails
+		WHERE env_id = $1 AND sent_at IS NULL ORDER BY id LIMIT $2`, envID, limit)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []*Email
+	for rows.Next() {
+		var m Email
+		var c int64
+		if err := rows.Scan(&m.ID, &m.EnvID, &m.To, &m.Subject, &m.Body, &m.Kind, &c); err != nil {
+			return nil, mapErr(err)
+		}
+		m.CreatedAt = fromMicros(c)
+		out = append(out, &m)
+	}
+	return out, mapErr(rows.Err())
+}

@@ -1,0 +1,74 @@
+// Package cli is the gatehouse command line: a root command and one
+// constructor per subcommand.
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
+var Version = "dev"
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	root := &cobra.Command{
+		Use:           "gatehouse",
+		Short:         "Gatehouse: a self-hosted, Scalekit-compatible auth server for B2B SaaS",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newServeCmd(stdout, stderr), newVersionCmd(stdout))
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(stderr, "gatehouse: "+err.Error())
+		return 1
+	}
+	return 0
+}
+
+func newVersionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run:   func(*cobra.Command, []string) { fmt.Fprintln(stdout, "gatehouse "+Version) },
+	}
+}
+
+// envFlags binds flags to GATEHOUSE_* variables: a flag given on the command
+// line wins; otherwise a set variable replaces the default. Bad values in
+// variables are reported like bad flags.
+type envFlags struct {
+	fs   *pflag.FlagSet
+	vars map[string]string // flag name -> env var
+}
+
+func (e *envFlags) bind(flag, env string) {
+	e.vars[flag] = env
+	f := e.fs.Lookup(flag)
+	f.Usage += " (env " + env + ")"
+}
+
+func (e *envFlags) apply() error {
+	for flag, env := range e.vars {
+		v, ok := os.LookupEnv(env)
+		if !ok || e.fs.Changed(flag) {
+			continue
+		}
+		if err := e.fs.Set(flag, v); err != nil {
+			return fmt.Errorf("%s=%q: %w", env, v, err)
+		}
+	}
+	return nil
+}
+
+// envString reads an env-only setting (no flag).
+func envString(name string) string { return os.Getenv(name) }
+

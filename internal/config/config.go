@@ -1,0 +1,122 @@
+// Package config is the server's configuration: one struct, filled from
+// flags over GATEHOUSE_* environment variables over defaults, then
+// validated as a whole so every problem is reported at once.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is everything `gatehouse serve` needs.
+type Config struct {
+	Addr        string // listen address
+	DataDir     string // where the SQLite database and generated secret key live
+	DatabaseURL string // postgres://... selects PostgreSQL; empty means SQLite in DataDir
+	PublicURL   string // the issuer; defaults to http://Addr
+	Dev         bool   // development environment and the dev outbox
+
+	BootstrapClientID     string
+	BootstrapClientSecret string
+	SecretKey             string // base64 of 32 bytes; encrypts signing keys at rest
+
+	TokenTTL        time.Duration // management access tokens
+	APIRateLimit    float64       // requests per second per client; 0 disables
+	APIRateBurst    int
+	ShutdownTimeout time.Duration
+
+	SMTPURL  string // smtp://user:pass@host:port or smtps://...
+	MailFrom string
+
+	LogFormat string // json or text
+	LogLevel  string // debug, info, warn, error
+}
+
+// Defaults returns the configuration of a plain `gatehouse serve`.
+func Defaults() Config {
+	return Config{
+		Addr: "127.0.0.1:8080", DataDir: "gatehouse-data", TokenTTL: 86399 * time.Second,
+		APIRateLimit: 2000, APIRateBurst: 4000, ShutdownTimeout: 30 * time.Second,
+		MailFrom: "Gatehouse <no-reply@localhost>", LogFormat: "json", LogLevel: "info",
+	}
+}
+
+// Resolve fills derived values and checks every rule, returning all the
+// problems found joined in one error.
+func (c *Config) Resolve() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("--addr %q: must be host:port (e.g. 127.0.0.1:8080)", c.Addr)
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		bad("--public-url %q: must be an absolute http(s) URL without query or fragment", c.PublicURL)
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") &&
+		!strings.HasPrefix(c.DatabaseURL, "sqlite://") {
+		bad("--database-url: must start with postgres://, postgresql:// or sqlite://")
+	}
+	if (c.BootstrapClientID == "") != (c.BootstrapClientSecret == "") {
+		bad("GATEHOUSE_BOOTSTRAP_CLIENT_ID and GATEHOUSE_BOOTSTRAP_CLIENT_SECRET must be set together")
+	}
+	if c.BootstrapClientID != "" && !strings.HasPrefix(c.BootstrapClientID, "skc_") {
+		bad("GATEHOUSE_BOOTSTRAP_CLIENT_ID must start with skc_")
+	}
+	if c.BootstrapClientSecret != "" && len(c.BootstrapClientSecret) < 32 {
+		bad("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET must be at least 32 characters")
+	}
+	if c.SecretKey != "" {
+		if k, err := base64.StdEncoding.DecodeString(c.SecretKey); err != nil || len(k) != 32 {
+			bad("--secret-key: must be the base64 encoding of 32 random bytes (openssl rand -base64 32)")
+		}
+	}
+	if c.TokenTTL < time.Minute || c.TokenTTL > 7*24*time.Hour {
+		bad("--token-ttl %s: must be between 1m and 168h", c.TokenTTL)
+	}
+	if c.APIRateLimit < 0 {
+		bad("--api-rate-limit: must be 0 (off) or positive")
+	}
+	if c.APIRateBurst < 1 && c.APIRateLimit > 0 {
+		bad("--api-rate-burst: must be at least 1")
+	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			bad("--smtp-url: must look like smtp://user:password@host:587 or smtps://...")
+		}
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad("--log-format %q: must be json or text", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("--log-level %q: must be debug, info, warn or error", c.LogLevel)
+	}
+	return errors.Join(errs...)
+}
+
+// DSN is the database to open.
+func (c *Config) DSN() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return filepath.Join(c.DataDir, "gatehouse.db")
+}
+
+// EnvironmentType is "development" under --dev and "production" otherwise.
+func (c *Config) EnvironmentType() string {
+	if c.Dev {
+		return "development"
+	}
+	return "production"
+}

@@ -1,0 +1,182 @@
+// Package oauth serves the OAuth 2.0 endpoints at the paths the Scalekit
+// SDKs hard-code (/oauth/token, /keys, /.well-known/openid-configuration)
+// and verifies the access tokens the management API accepts.
+//
+// Today it issues client-credentials tokens for the management API; the
+// authorization-code flow, refresh tokens and the hosted login build on
+// this package.
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/gatehouse/gatehouse/internal/clients"
+	"github.com/gatehouse/gatehouse/internal/id"
+	"github.com/gatehouse/gatehouse/internal/signing"
+)
+
+// DefaultManagementTokenTTL matches the expires_in Scalekit's docs show.
+const DefaultManagementTokenTTL = 86399 * time.Second
+
+// Server issues and verifies tokens for one environment.
+type Server struct {
+	Issuer   string // the public URL, byte-equal to every token's iss
+	Keys     *signing.Keyring
+	Clients  *clients.Service
+	IDs      *id.Generator
+	Now      func() time.Time
+	TokenTTL time.Duration
+	Log      *slog.Logger
+}
+
+// Claims are the claims of a Gatehouse access token.
+type Claims struct {
+	jwt.Claims
+	ClientID string   `json:"client_id"`
+	Scopes   []string `json:"scopes,omitempty"`
+}
+
+// Mount registers the endpoints on mux.
+func (s *Server) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("POST /oauth/token", s.token)
+	mux.HandleFunc("GET /keys", s.keys)
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
+}
+
+func (s *Server) ttl() time.Duration {
+	if s.TokenTTL > 0 {
+		return s.TokenTTL
+	}
+	return DefaultManagementTokenTTL
+}
+
+// token implements the token endpoint (RFC 6749 section 3.2).
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		tokenError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		tokenError(w, http.StatusBadRequest, "invalid_request", "the form body cannot be parsed")
+		return
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 1 {
+			tokenError(w, http.StatusBadRequest, "invalid_request", "parameter "+k+" is repeated")
+			return
+		}
+	}
+	switch gt := r.PostForm.Get("grant_type"); gt {
+	case "client_credentials":
+		s.clientCredentials(w, r)
+	case "":
+		tokenError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
+	default:
+		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type "+gt+" is not supported")
+	}
+}
+
+func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request) {
+	clientID, secret, basic := r.BasicAuth()
+	if formID := r.PostForm.Get("client_id"); !basic {
+		clientID, secret = formID, r.PostForm.Get("client_secret")
+	} else if r.PostForm.Get("client_secret") != "" {
+		tokenError(w, http.StatusBadRequest, "invalid_request", "use one client authentication method, not both")
+		return
+	}
+	if err := s.Clients.Authenticate(r.Context(), clientID, secret); err != nil {
+		if !errors.Is(err, clients.ErrInvalidClient) {
+			s.Log.ErrorContext(r.Context(), "client authentication failed", "err", err)
+			tokenError(w, http.StatusInternalServerError, "server_error", "try again later")
+			return
+		}
+		if basic {
+			w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse"`)
+		}
+		tokenError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	now := s.Now()
+	c := Claims{
+		Claims: jwt.Claims{
+			Issuer: s.Issuer, Subject: clientID, Audience: jwt.Audience{clientID},
+			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
+			Expiry: jwt.NewNumericDate(now.Add(s.ttl())), ID: s.IDs.New(id.Token),
+		},
+		ClientID: clientID,
+	}
+	tok, err := s.Keys.Sign(c)
+	if err != nil {
+		s.Log.ErrorContext(r.Context(), "signing a token failed", "err", err)
+		tokenError(w, http.StatusInternalServerError, "server_error", "try again later")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": tok, "token_type": "Bearer", "expires_in": int(s.ttl() / time.Second),
+	})
+}
+
+// VerifyManagementToken checks a bearer token for the management API: our
+// signature, our issuer, within its lifetime, and a client-credentials
+// token (its subject is the client).
+func (s *Server) VerifyManagementToken(_ context.Context, raw string) (*Claims, error) {
+	var c Claims
+	if err := s.Keys.Verify(raw, &c); err != nil {
+		return nil, err
+	}
+	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: s.Issuer, Time: s.Now()}, 30*time.Second); err != nil {
+		return nil, signing.ErrInvalidToken
+	}
+	if c.ClientID == "" || c.Subject != c.ClientID || !strings.HasPrefix(c.ClientID, id.Client+"_") {
+		return nil, signing.ErrInvalidToken
+	}
+	return &c, nil
+}
+
+func (s *Server) keys(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(s.Keys.JWKS())
+}
+
+func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
+	iss := s.Issuer
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                         iss,
+		"authorization_endpoint":                         iss + "/oauth/authorize",
+		"token_endpoint":                                 iss + "/oauth/token",
+		"jwks_uri":                                       iss + "/keys",
+		"userinfo_endpoint":                              iss + "/userinfo",
+		"end_session_endpoint":                           iss + "/oidc/logout",
+		"response_types_supported":                       []string{"code"},
+		"grant_types_supported":                          []string{"client_credentials"},
+		"subject_types_supported":                        []string{"public"},
+		"id_token_signing_alg_values_supported":          []string{string(signing.Alg)},
+		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"scopes_supported":                               []string{"openid", "profile", "email", "offline_access"},
+		"authorization_response_iss_parameter_supported": true,
+	})
+}
+
+func tokenError(w http.ResponseWriter, status int, code, desc string) {
+	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

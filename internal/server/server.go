@@ -1,0 +1,173 @@
+// Package server wires Gatehouse together: it opens the store, bootstraps
+// the environment, builds every handler with its dependencies, and serves
+// HTTP/1.1 and cleartext HTTP/2 (for gRPC) on one listener. Nothing here is
+// global; tests start as many servers as they like.
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse/gatehouse/internal/accounts"
+	"github.com/gatehouse/gatehouse/internal/api"
+	"github.com/gatehouse/gatehouse/internal/clients"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/id"
+	"github.com/gatehouse/gatehouse/internal/mail"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/pagetoken"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
+	"github.com/gatehouse/gatehouse/internal/signing"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Server is a configured Gatehouse, ready to serve.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   *store.Store
+	handler http.Handler
+	mailer  *mail.Worker
+	// Bootstrap reports what the first start created.
+	Bootstrap *Bootstrap
+	// Accounts is exposed for tests and benchmarks that seed data directly.
+	Accounts *accounts.Service
+}
+
+// nowUTC is the default clock: UTC at the microsecond precision the store
+// keeps, so a value reads back exactly as it was returned when written.
+func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// New opens the database, applies the schema, bootstraps the environment
+// and builds the handlers. cfg must have been Resolved.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (*Server, error) {
+	if now == nil {
+		now = nowUTC
+	}
+	st, err := store.Open(ctx, cfg.DSN())
+	if err != nil {
+		return nil, err
+	}
+	s, err := build(ctx, cfg, log, now, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time, st *store.Store) (*Server, error) {
+	ids := id.NewGenerator(now)
+	clientsFor := func(envID string) *clients.Service {
+		return &clients.Service{Store: st, IDs: ids, Now: now, EnvID: envID}
+	}
+	boot, err := ensureEnvironment(ctx, st, ids, now, &cfg, clientsFor)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrapping the environment: %w", err)
+	}
+	mk, err := masterKey(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := signing.Load(ctx, st, ids, now(), boot.EnvID, mk)
+	if err != nil {
+		return nil, err
+	}
+	env, err := st.Q().FirstEnvironment(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ptKey, err := base64.StdEncoding.DecodeString(env.PageTokenKey)
+	if err != nil {
+		return nil, fmt.Errorf("environment page token key: %w", err)
+	}
+	acc := &accounts.Service{Store: st, IDs: ids, Now: now, EnvID: env.ID, Pages: pagetoken.New(ptKey), PublicURL: cfg.PublicURL}
+	if err := acc.EnsureDefaultRoles(ctx); err != nil {
+		return nil, err
+	}
+	oa := &oauth.Server{Issuer: cfg.PublicURL, Keys: keys, Clients: clientsFor(env.ID), IDs: ids, Now: now, TokenTTL: cfg.TokenTTL, Log: log}
+	apiHandler, err := api.Handler(api.Config{Accounts: acc, Tokens: oa, Limiter: ratelimit.New(cfg.APIRateLimit, cfg.APIRateBurst), Now: now, Log: log})
+	if err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	oa.Mount(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(ctx); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if cfg.Dev {
+		mux.Handle("GET /dev/outbox", mail.Outbox(st, env.ID))
+	}
+	mux.Handle("/", apiHandler)
+
+	return &Server{
+		cfg: cfg, log: log, store: st, Bootstrap: boot, Accounts: acc,
+		handler: httpx.Middleware(log, now, mux),
+		mailer:  &mail.Worker{Store: st, EnvID: env.ID, SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, Now: now, Log: log},
+	}, nil
+}
+
+// Handler is the whole HTTP surface, for tests that serve it themselves.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Store is the server's database handle.
+func (s *Server) Store() *store.Store { return s.store }
+
+// Serve answers on ln until ctx ends, then stops taking connections and
+// waits (up to the shutdown timeout) for in-flight requests to finish.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true) // gRPC from SDKs on http:// URLs is h2c with prior knowledge
+	hs := &http.Server{
+		Handler: s.handler, Protocols: &protocols,
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	mailCtx, stopMail := context.WithCancel(context.Background())
+	mailDone := make(chan struct{})
+	go func() { defer close(mailDone); s.mailer.Run(mailCtx) }()
+	defer func() { stopMail(); <-mailDone }()
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases the database.
+func (s *Server) Close() error { return s.store.Close() }
