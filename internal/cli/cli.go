@@ -71,4 +71,3 @@ func (e *envFlags) apply() error {
 
 // envString reads an env-only setting (no flag).
 func envString(name string) string { return os.Getenv(name) }
-
