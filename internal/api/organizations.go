@@ -21,6 +21,9 @@ type organizations struct {
 
 func (h *organizations) CreateOrganization(ctx context.Context, req *connect.Request[organizationsv1.CreateOrganizationRequest]) (*connect.Response[organizationsv1.CreateOrganizationResponse], error) {
 	in := req.Msg.GetOrganization()
+	if in == nil {
+		in = &organizationsv1.CreateOrganization{}
+	}
 	name := in.GetDisplayName()
 	f := accounts.OrgFields{DisplayName: &name, ExternalID: in.ExternalId, Slug: in.Slug, LogoURL: in.LogoUrl, Metadata: in.GetMetadata()}
 	if rc := int32(in.GetRegionCode()); rc != 0 {
@@ -69,6 +72,9 @@ func (h *organizations) SearchOrganization(ctx context.Context, req *connect.Req
 
 func (h *organizations) UpdateOrganization(ctx context.Context, req *connect.Request[organizationsv1.UpdateOrganizationRequest]) (*connect.Response[organizationsv1.UpdateOrganizationResponse], error) {
 	in := req.Msg.GetOrganization()
+	if in == nil {
+		in = &organizationsv1.UpdateOrganization{}
+	}
 	f := accounts.OrgFields{DisplayName: in.DisplayName, ExternalID: in.ExternalId, Slug: in.Slug, LogoURL: in.LogoUrl, Metadata: in.GetMetadata()}
 	o, err := h.svc.UpdateOrganization(ctx, accounts.Ref{ID: req.Msg.GetId(), ExternalID: req.Msg.GetExternalId()}, f,
 		req.Msg.GetUpdateMask().GetPaths())

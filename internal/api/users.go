@@ -41,7 +41,13 @@ func roleNames(rs []*commonsv1.Role) []string {
 
 func (h *users) CreateUserAndMembership(ctx context.Context, req *connect.Request[usersv1.CreateUserAndMembershipRequest]) (*connect.Response[usersv1.CreateUserAndMembershipResponse], error) {
 	in := req.Msg.GetUser()
+	if in == nil {
+		in = &usersv1.CreateUser{}
+	}
 	p := in.GetUserProfile()
+	if p == nil {
+		p = &usersv1.CreateUserProfile{}
+	}
 	email := in.GetEmail()
 	f := accounts.UserFields{
 		Email: &email, ExternalID: in.ExternalId, Metadata: in.GetMetadata(),
@@ -53,7 +59,7 @@ func (h *users) CreateUserAndMembership(ctx context.Context, req *connect.Reques
 		},
 	}
 	m := in.GetMembership()
-	mf := accounts.MembershipFields{Roles: roleNames(m.GetRoles()), Metadata: m.GetMetadata(), InviterEmail: m.InviterEmail}
+	mf := accounts.MembershipFields{Roles: roleNames(m.GetRoles()), Metadata: m.GetMetadata(), InviterEmail: set(m.GetInviterEmail())}
 	invite := req.Msg.SendInvitationEmail == nil || *req.Msg.SendInvitationEmail
 	u, err := h.svc.CreateUserAndMembership(ctx, req.Msg.GetOrganizationId(), f, mf, invite)
 	if err != nil {
@@ -104,7 +110,13 @@ func (h *users) SearchOrganizationUsers(ctx context.Context, req *connect.Reques
 
 func (h *users) UpdateUser(ctx context.Context, req *connect.Request[usersv1.UpdateUserRequest]) (*connect.Response[usersv1.UpdateUserResponse], error) {
 	in := req.Msg.GetUser()
+	if in == nil {
+		in = &usersv1.UpdateUser{}
+	}
 	p := in.GetUserProfile()
+	if p == nil {
+		p = &usersv1.UpdateUserProfile{}
+	}
 	f := accounts.UserFields{
 		ExternalID: in.ExternalId, Metadata: in.GetMetadata(),
 		Profile: accounts.ProfileFields{
@@ -137,7 +149,7 @@ func (h *users) DeleteUser(ctx context.Context, req *connect.Request[usersv1.Del
 
 func (h *users) CreateMembership(ctx context.Context, req *connect.Request[usersv1.CreateMembershipRequest]) (*connect.Response[usersv1.CreateMembershipResponse], error) {
 	m := req.Msg.GetMembership()
-	mf := accounts.MembershipFields{Roles: roleNames(m.GetRoles()), Metadata: m.GetMetadata(), InviterEmail: m.InviterEmail}
+	mf := accounts.MembershipFields{Roles: roleNames(m.GetRoles()), Metadata: m.GetMetadata(), InviterEmail: set(m.GetInviterEmail())}
 	invite := req.Msg.SendInvitationEmail == nil || *req.Msg.SendInvitationEmail
 	u, err := h.svc.CreateMembership(ctx, req.Msg.GetOrganizationId(), accounts.Ref{ID: req.Msg.GetId(), ExternalID: req.Msg.GetExternalId()}, mf, invite)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 )
 
@@ -72,7 +73,7 @@ func Middleware(log *slog.Logger, now func() time.Time, next http.Handler) http.
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				log.ErrorContext(r.Context(), "panic serving request", "request_id", rid, "panic", p)
+				log.ErrorContext(r.Context(), "panic serving request", "request_id", rid, "panic", p, "stack", string(debug.Stack()))
 				if sw.status == 0 {
 					http.Error(sw, "internal error", http.StatusInternalServerError)
 				}
