@@ -107,7 +107,7 @@ func (q *Q) attachMemberships(ctx context.Context, envID string, users []*User) 
 	in := placeholders(2, len(users))
 	rows, err := q.q.QueryContext(ctx, `SELECT m.org_id, m.user_id, m.status, m.metadata, m.inviter_email, m.created_at,
 		m.updated_at, m.accepted_at, m.expires_at, m.resent_at, m.resent_count, o.display_name
-		FROM memberships m JOIN organizations o ON o.id = m.org_id
+		FROM memberships m JOIN organizations o ON o.id = m.org_id AND o.env_id = m.env_id
 		WHERE m.env_id = $1 AND m.user_id IN (`+in+`) ORDER BY m.user_id, m.created_at, m.org_id`, args...)
 	if err != nil {
 		return mapErr(err)
@@ -137,7 +137,7 @@ func (q *Q) attachMemberships(ctx context.Context, envID string, users []*User) 
 	}
 	rows.Close()
 	rrows, err := q.q.QueryContext(ctx, `SELECT mr.org_id, mr.user_id, r.id, r.name, r.display_name
-		FROM membership_roles mr JOIN roles r ON r.id = mr.role_id
+		FROM membership_roles mr JOIN roles r ON r.id = mr.role_id AND r.env_id = mr.env_id
 		WHERE mr.env_id = $1 AND mr.user_id IN (`+in+`) ORDER BY r.name`, args...)
 	if err != nil {
 		return mapErr(err)

@@ -99,6 +99,7 @@ func (q *Q) ListOrganizations(ctx context.Context, envID string, f OrgFilter, p 
 		args = append(args, likePattern(f.Query))
 		where += ` AND (lower(display_name) LIKE $2 ESCAPE '\' OR lower(COALESCE(external_id, '')) LIKE $2 ESCAPE '\' OR lower(id) LIKE $2 ESCAPE '\')`
 	}
+	p = p.normalize()
 	var out Result[*Organization]
 	if err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM organizations WHERE `+where, args...).Scan(&out.Total); err != nil {
 		return out, mapErr(err)

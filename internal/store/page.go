@@ -16,6 +16,15 @@ type Result[T any] struct {
 	More bool
 }
 
+// normalize makes a Limit below 1 mean one row, so a caller can never loop
+// on empty pages or slice out of range.
+func (p Page) normalize() Page {
+	if p.Limit < 1 {
+		p.Limit = 1
+	}
+	return p
+}
+
 // trim cuts a Limit+1 query result down to Limit, recording whether more remain.
 func trim[T any](items []T, limit int) ([]T, bool) {
 	if len(items) > limit {

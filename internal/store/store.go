@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -126,11 +127,27 @@ func (s *Store) migrate(ctx context.Context) error {
 	if s.dialect == Postgres {
 		d = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(d, s.db, sub)
+	// Several nodes may start at once on a fresh PostgreSQL: a session
+	// advisory lock lets one migrate while the others wait. SQLite has one
+	// writer anyway; a start that lost the race simply finds nothing to do
+	// on a second pass.
+	var opts []goose.ProviderOption
+	if s.dialect == Postgres {
+		l, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 120))
+		if err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(l))
+	}
+	p, err := goose.NewProvider(d, s.db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	_, err = p.Up(ctx)
+	if err != nil && s.dialect == SQLite {
+		_, err = p.Up(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("applying migrations: %w", err)
 	}
 	return nil
@@ -172,6 +189,12 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Q) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", mapErr(err))
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback() // never leave SQLite's write lock held
+			panic(p)
+		}
+	}()
 	if err := fn(&Q{q: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -195,11 +218,12 @@ var constraintFields = map[string]string{
 // sqliteColumnsFields maps SQLite's "UNIQUE constraint failed: t.a, t.b"
 // column lists (which name columns, not constraints) to API fields.
 var sqliteColumnsFields = map[string]string{
-	"organizations.env_id, organizations.external_id": "external_id",
-	"users.env_id, users.external_id":                 "external_id",
-	"users.env_id, users.email_norm":                  "email",
-	"roles.env_id, roles.org_id, roles.name":          "name",
-	"memberships.org_id, memberships.user_id":         "membership",
+	"organizations.env_id, organizations.external_id":                             "external_id",
+	"users.env_id, users.external_id":                                             "external_id",
+	"users.env_id, users.email_norm":                                              "email",
+	"roles.env_id, roles.org_id, roles.name":                                      "name",
+	"memberships.org_id, memberships.user_id":                                     "membership",
+	"membership_roles.org_id, membership_roles.user_id, membership_roles.role_id": "roles",
 }
 
 // mapErr turns driver errors into the package's sentinels.
@@ -220,7 +244,7 @@ func mapErr(err error) error {
 	var sqErr *sqlite.Error
 	if errors.As(err, &sqErr) && (sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 		msg := sqErr.Error()
-		if i := strings.Index(msg, "failed: "); i >= 0 {
+		if i := strings.LastIndex(msg, "failed: "); i >= 0 {
 			cols := msg[i+len("failed: "):]
 			if j := strings.Index(cols, " ("); j >= 0 {
 				cols = cols[:j]

@@ -74,11 +74,13 @@ func (q *Q) CreateUser(ctx context.Context, u *User, emailNorm string) error {
 
 // UpdateUser writes every mutable field of u.
 func (q *Q) UpdateUser(ctx context.Context, u *User, emailNorm string) error {
+	a := userArgs(u, emailNorm)
+	args := append(a[:17:17], a[18:]...) // all but created_at, which never changes
 	res, err := q.q.ExecContext(ctx, `UPDATE users SET email = $3, email_verified = $4, external_id = $5, given_name = $6,
 		family_name = $7, name = $8, locale = $9, phone_number = $10, preferred_username = $11, picture = $12, gender = $13,
-		groups_json = $14, metadata = $15, profile_metadata = $16, custom_attributes = $17, updated_at = $19,
-		last_login_at = $20, email_norm = $21
-		WHERE env_id = $2 AND id = $1 AND created_at = $18`, userArgs(u, emailNorm)...)
+		groups_json = $14, metadata = $15, profile_metadata = $16, custom_attributes = $17, updated_at = $18,
+		last_login_at = $19, email_norm = $20
+		WHERE env_id = $2 AND id = $1`, args...)
 	return mustAffect(res, err)
 }
 
@@ -141,6 +143,7 @@ func (q *Q) ListUsers(ctx context.Context, envID string, f UserFilter, p Page) (
 			` OR lower(u.family_name) LIKE ` + n + ` ESCAPE '\' OR lower(u.name) LIKE ` + n + ` ESCAPE '\'` +
 			` OR lower(COALESCE(u.external_id, '')) LIKE ` + n + ` ESCAPE '\' OR lower(u.id) LIKE ` + n + ` ESCAPE '\')`
 	}
+	p = p.normalize()
 	var out Result[*User]
 	if err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+from+` WHERE `+where, args...).Scan(&out.Total); err != nil {
 		return out, mapErr(err)
