@@ -3,9 +3,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -27,7 +29,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	root.AddCommand(newServeCmd(stdout, stderr), newVersionCmd(stdout))
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(stderr, "gatehouse: "+err.Error())
+		// One line, whatever the error: joined errors would otherwise spill
+		// over several lines.
+		fmt.Fprintln(stderr, "gatehouse: "+strings.ReplaceAll(err.Error(), "\n", "; "))
 		return 1
 	}
 	return 0
@@ -47,24 +51,30 @@ func newVersionCmd(stdout io.Writer) *cobra.Command {
 // variables are reported like bad flags.
 type envFlags struct {
 	fs   *pflag.FlagSet
-	vars map[string]string // flag name -> env var
+	vars [][2]string // flag name, env var; in binding order so reports are stable
 }
 
 func (e *envFlags) bind(flag, env string) {
-	e.vars[flag] = env
+	e.vars = append(e.vars, [2]string{flag, env})
 	f := e.fs.Lookup(flag)
 	f.Usage += " (env " + env + ")"
 }
 
+// apply reports every bad variable at once, in binding order.
 func (e *envFlags) apply() error {
-	for flag, env := range e.vars {
+	var errs []string
+	for _, b := range e.vars {
+		flag, env := b[0], b[1]
 		v, ok := os.LookupEnv(env)
 		if !ok || e.fs.Changed(flag) {
 			continue
 		}
 		if err := e.fs.Set(flag, v); err != nil {
-			return fmt.Errorf("%s=%q: %w", env, v, err)
+			errs = append(errs, fmt.Sprintf("%s=%q: %v", env, v, err))
 		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
 	}
 	return nil
 }

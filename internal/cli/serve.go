@@ -43,7 +43,7 @@ secret once.`,
 	fs.StringVar(&cfg.MailFrom, "mail-from", cfg.MailFrom, "sender of outgoing email")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json or text")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
-	env := &envFlags{fs: fs, vars: map[string]string{}}
+	env := &envFlags{fs: fs}
 	for _, b := range [][2]string{
 		{"addr", "GATEHOUSE_ADDR"}, {"data-dir", "GATEHOUSE_DATA_DIR"}, {"database-url", "GATEHOUSE_DATABASE_URL"},
 		{"public-url", "GATEHOUSE_PUBLIC_URL"}, {"dev", "GATEHOUSE_DEV"}, {"secret-key", "GATEHOUSE_SECRET_KEY"},
@@ -74,6 +74,10 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	// After the first signal starts the graceful stop, restore the default
+	// handling so a second Ctrl-C or SIGTERM ends the process at once instead
+	// of waiting out the shutdown timeout.
+	go func() { <-ctx.Done(); stop() }()
 	log := newLogger(cfg, stderr)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -86,6 +90,9 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	}
 	defer srv.Close()
 	printBanner(stdout, cfg, srv.Bootstrap)
+	if cfg.BootstrapClientID != "" && srv.Bootstrap.ClientID == "" {
+		log.Info("GATEHOUSE_BOOTSTRAP_CLIENT_ID and GATEHOUSE_BOOTSTRAP_CLIENT_SECRET ignored: the environment already has an API client")
+	}
 	log.Info("gatehouse serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"environment", srv.Bootstrap.EnvID, "environment_type", cfg.EnvironmentType(), "database", string(srv.Store().Dialect()))
 	if err := srv.Serve(ctx, ln); err != nil {
@@ -101,10 +108,14 @@ func printBanner(w io.Writer, cfg config.Config, b *server.Bootstrap) {
 		fmt.Fprintln(w, "  API client: already created on an earlier start (its secret is stored hashed and is not shown again).")
 		return
 	}
-	fmt.Fprintf(w, "  Client ID:       %s\n  Client secret:   %s\n", b.ClientID, b.ClientSecret)
-	if cfg.BootstrapClientSecret == "" {
-		fmt.Fprintln(w, "  Save the client secret now: it is stored hashed and will not be shown again.")
+	if cfg.BootstrapClientSecret != "" {
+		// The operator chose this secret; echoing it would only copy it into
+		// whatever collects stdout (container logs, CI output).
+		fmt.Fprintf(w, "  Client ID:       %s\n  Client secret:   (the one in GATEHOUSE_BOOTSTRAP_CLIENT_SECRET)\n", b.ClientID)
+		return
 	}
+	fmt.Fprintf(w, "  Client ID:       %s\n  Client secret:   %s\n", b.ClientID, b.ClientSecret)
+	fmt.Fprintln(w, "  Save the client secret now: it is stored hashed and will not be shown again.")
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

@@ -52,11 +52,17 @@ func Defaults() Config {
 func (c *Config) Resolve() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
 		bad("--addr %q: must be host:port (e.g. 127.0.0.1:8080)", c.Addr)
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
+		// ":8080" or "0.0.0.0:8080" listens everywhere but is no URL a
+		// client can reach: default the issuer to localhost on that port.
+		if ip := net.ParseIP(host); err == nil && (host == "" || ip != nil && ip.IsUnspecified()) {
+			c.PublicURL = "http://" + net.JoinHostPort("localhost", port)
+		}
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {

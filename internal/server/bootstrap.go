@@ -25,10 +25,9 @@ type Bootstrap struct {
 	ClientSecret string
 }
 
-// ensureEnvironment creates, on first start, the environment and its first
-// API client (with the operator's chosen credentials if given). Later
-// starts reuse them; the bootstrap credentials are then ignored.
-func ensureEnvironment(ctx context.Context, st *store.Store, ids *id.Generator, now func() time.Time, cfg *config.Config, cs func(envID string) *clients.Service) (*Bootstrap, error) {
+// ensureEnvironment creates, on first start, the environment; later starts
+// reuse it.
+func ensureEnvironment(ctx context.Context, st *store.Store, ids *id.Generator, now func() time.Time, cfg *config.Config) (*Bootstrap, error) {
 	b := &Bootstrap{}
 	err := st.Tx(ctx, func(q *store.Q) error {
 		env, err := q.FirstEnvironment(ctx)
@@ -50,14 +49,25 @@ func ensureEnvironment(ctx context.Context, st *store.Store, ids *id.Generator, 
 			}
 		}
 		b.EnvID = env.ID
-		n, err := q.CountAPIClients(ctx, env.ID)
+		return nil
+	})
+	return b, err
+}
+
+// ensureFirstClient creates the environment's first API client (with the
+// operator's chosen credentials if given) when it has none; once a client
+// exists the bootstrap credentials are ignored. It runs as the last step of
+// a start, so a start that fails part-way never stores a client whose
+// secret was not shown.
+func ensureFirstClient(ctx context.Context, st *store.Store, cfg *config.Config, cs *clients.Service, b *Bootstrap) error {
+	return st.Tx(ctx, func(q *store.Q) error {
+		n, err := q.CountAPIClients(ctx, b.EnvID)
 		if err != nil || n > 0 {
 			return err
 		}
-		b.ClientID, b.ClientSecret, err = cs(env.ID).Create(ctx, q, "default", cfg.BootstrapClientID, cfg.BootstrapClientSecret)
+		b.ClientID, b.ClientSecret, err = cs.Create(ctx, q, "default", cfg.BootstrapClientID, cfg.BootstrapClientSecret)
 		return err
 	})
-	return b, err
 }
 
 // masterKey returns the key that encrypts signing keys at rest: the

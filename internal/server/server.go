@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,13 +73,17 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	clientsFor := func(envID string) *clients.Service {
 		return &clients.Service{Store: st, IDs: ids, Now: now, EnvID: envID}
 	}
-	boot, err := ensureEnvironment(ctx, st, ids, now, &cfg, clientsFor)
+	boot, err := ensureEnvironment(ctx, st, ids, now, &cfg)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrapping the environment: %w", err)
 	}
 	mk, err := masterKey(&cfg)
 	if err != nil {
 		return nil, err
+	}
+	if st.Dialect() == store.Postgres && cfg.SecretKey == "" {
+		log.Warn("signing keys are encrypted with the key generated in the data directory; set --secret-key (GATEHOUSE_SECRET_KEY) so other nodes sharing this database can start",
+			"secret_key_file", filepath.Join(cfg.DataDir, "secret.key"))
 	}
 	keys, err := signing.Load(ctx, st, ids, now(), boot.EnvID, mk)
 	if err != nil {
@@ -122,6 +127,11 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	}
 	mux.Handle("/", apiHandler)
 
+	// Last, so that a failed first start leaves no client behind whose
+	// secret was never shown.
+	if err := ensureFirstClient(ctx, st, &cfg, clientsFor(env.ID), boot); err != nil {
+		return nil, fmt.Errorf("creating the first API client: %w", err)
+	}
 	return &Server{
 		cfg: cfg, log: log, store: st, Bootstrap: boot, Accounts: acc,
 		handler: httpx.Middleware(log, now, mux),
