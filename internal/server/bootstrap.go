@@ -30,6 +30,9 @@ type Bootstrap struct {
 func ensureEnvironment(ctx context.Context, st *store.Store, ids *id.Generator, now func() time.Time, cfg *config.Config) (*Bootstrap, error) {
 	b := &Bootstrap{}
 	err := st.Tx(ctx, func(q *store.Q) error {
+		if err := q.LockBootstrap(ctx); err != nil {
+			return err
+		}
 		env, err := q.FirstEnvironment(ctx)
 		if errors.Is(err, store.ErrNotFound) {
 			var key [32]byte
@@ -61,6 +64,9 @@ func ensureEnvironment(ctx context.Context, st *store.Store, ids *id.Generator, 
 // secret was not shown.
 func ensureFirstClient(ctx context.Context, st *store.Store, cfg *config.Config, cs *clients.Service, b *Bootstrap) error {
 	return st.Tx(ctx, func(q *store.Q) error {
+		if err := q.LockBootstrap(ctx); err != nil {
+			return err
+		}
 		n, err := q.CountAPIClients(ctx, b.EnvID)
 		if err != nil || n > 0 {
 			return err

@@ -176,11 +176,24 @@ type querier interface {
 // Q runs queries, either directly on the database or inside a transaction.
 // Every data method lives on Q so the same code serves both.
 type Q struct {
-	q querier
+	q       querier
+	dialect Dialect
 }
 
 // Q returns a Q that runs each query on its own.
-func (s *Store) Q() *Q { return &Q{q: s.db} }
+func (s *Store) Q() *Q { return &Q{q: s.db, dialect: s.dialect} }
+
+// LockBootstrap serializes first-start work (creating the environment, its
+// first key and client) between nodes starting at once on one PostgreSQL.
+// It must run inside Tx; the lock is released at commit or rollback.
+// SQLite transactions already take the single write lock at BEGIN.
+func (q *Q) LockBootstrap(ctx context.Context) error {
+	if q.dialect != Postgres {
+		return nil
+	}
+	_, err := q.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7242013)`)
+	return mapErr(err)
+}
 
 // Tx runs fn inside one transaction: it commits if fn returns nil and rolls
 // back otherwise, so a failed request leaves nothing half-written.
@@ -195,7 +208,7 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Q) error) error {
 			panic(p)
 		}
 	}()
-	if err := fn(&Q{q: tx}); err != nil {
+	if err := fn(&Q{q: tx, dialect: s.dialect}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
