@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -44,6 +45,14 @@ type Claims struct {
 	Scopes   []string `json:"scopes,omitempty"`
 }
 
+// issued is what the token endpoint signs: Claims with aud always an array
+// (SCALEKIT-COMPAT section 3), where jwt.Audience would write a lone
+// audience as a string. The outer field shadows the embedded one in JSON.
+type issued struct {
+	Claims
+	Audience []string `json:"aud"`
+}
+
 // Mount registers the endpoints on mux.
 func (s *Server) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oauth/token", s.token)
@@ -61,7 +70,8 @@ func (s *Server) ttl() time.Duration {
 // token implements the token endpoint (RFC 6749 section 3.2).
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+	// Media types are case-insensitive (RFC 9110 section 8.3.1).
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
 		tokenError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
 		return
 	}
@@ -89,7 +99,7 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request) {
 	clientID, secret, basic := r.BasicAuth()
 	if formID := r.PostForm.Get("client_id"); !basic {
 		clientID, secret = formID, r.PostForm.Get("client_secret")
-	} else if r.PostForm.Get("client_secret") != "" {
+	} else if r.PostForm.Get("client_secret") != "" || (formID != "" && formID != clientID) {
 		tokenError(w, http.StatusBadRequest, "invalid_request", "use one client authentication method, not both")
 		return
 	}
@@ -99,21 +109,23 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request) {
 			tokenError(w, http.StatusInternalServerError, "server_error", "try again later")
 			return
 		}
-		if basic {
+		// RFC 6749 section 5.2: a client that tried the Authorization
+		// header (even one we could not parse) gets the challenge.
+		if basic || r.Header.Get("Authorization") != "" {
 			w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse"`)
 		}
 		tokenError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
 	}
 	now := s.Now()
-	c := Claims{
+	c := issued{Claims: Claims{
 		Claims: jwt.Claims{
-			Issuer: s.Issuer, Subject: clientID, Audience: jwt.Audience{clientID},
+			Issuer: s.Issuer, Subject: clientID,
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
 			Expiry: jwt.NewNumericDate(now.Add(s.ttl())), ID: s.IDs.New(id.Token),
 		},
 		ClientID: clientID,
-	}
+	}, Audience: []string{clientID}}
 	tok, err := s.Keys.Sign(c)
 	if err != nil {
 		s.Log.ErrorContext(r.Context(), "signing a token failed", "err", err)
@@ -133,10 +145,13 @@ func (s *Server) VerifyManagementToken(_ context.Context, raw string) (*Claims, 
 	if err := s.Keys.Verify(raw, &c); err != nil {
 		return nil, err
 	}
-	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: s.Issuer, Time: s.Now()}, 30*time.Second); err != nil {
+	// go-jose skips exp when it is absent; an access token without one
+	// would never expire (SECURITY-BAR J05), so it is required here.
+	if c.Expiry == nil || c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: s.Issuer, Time: s.Now()}, 30*time.Second) != nil {
 		return nil, signing.ErrInvalidToken
 	}
-	if c.ClientID == "" || c.Subject != c.ClientID || !strings.HasPrefix(c.ClientID, id.Client+"_") {
+	if c.ClientID == "" || c.Subject != c.ClientID || !strings.HasPrefix(c.ClientID, id.Client+"_") ||
+		!c.Audience.Contains(c.ClientID) {
 		return nil, signing.ErrInvalidToken
 	}
 	return &c, nil
@@ -150,8 +165,7 @@ func (s *Server) keys(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
 	iss := s.Issuer
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, map[string]any{
+	writeJSONCached(w, map[string]any{
 		"issuer":                                         iss,
 		"authorization_endpoint":                         iss + "/oauth/authorize",
 		"token_endpoint":                                 iss + "/oauth/token",
@@ -170,7 +184,26 @@ func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
 }
 
 func tokenError(w http.ResponseWriter, status int, code, desc string) {
-	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+	writeJSON(w, status, map[string]string{"error": code, "error_description": cleanDescription(desc)})
+}
+
+// cleanDescription keeps error_description within RFC 6749 section 5.2's
+// characters (%x20-21 / %x23-5B / %x5D-7E): descriptions may quote request
+// parameters, which must not smuggle CR, LF, TAB, quotes or backslashes.
+func cleanDescription(desc string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return '?'
+		}
+		return r
+	}, desc)
+}
+
+// writeJSONCached answers a public, cacheable document (discovery).
+func writeJSONCached(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

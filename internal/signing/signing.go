@@ -129,9 +129,17 @@ func (k *Keyring) Sign(claims any) (string, error) {
 	return jwt.Signed(k.signer).Claims(claims).Serialize()
 }
 
+// MaxTokenBytes bounds the tokens Verify parses. Gatehouse's own tokens are
+// well under 2 KiB; parsing a megabyte header costs go-jose over 100 ms, so
+// oversized input is refused before any decoding (SECURITY-BAR J07).
+const MaxTokenBytes = 16 << 10
+
 // Verify checks the signature of token and decodes its claims into out.
 // It does not check expiry or audience: that is the caller's policy.
 func (k *Keyring) Verify(token string, out ...any) error {
+	if len(token) > MaxTokenBytes {
+		return ErrInvalidToken
+	}
 	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{Alg})
 	if err != nil || len(tok.Headers) != 1 {
 		return ErrInvalidToken
