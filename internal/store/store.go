@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -57,6 +58,11 @@ const (
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
+	// writeMu queues this process's SQLite write transactions in Go. SQLite
+	// allows one writer; without the queue, waiting writers sleep in
+	// SQLite's busy handler with growing back-off and throughput collapses
+	// under concurrent load. busy_timeout still covers other processes.
+	writeMu sync.Mutex
 }
 
 // Open connects to the database named by dsn and applies pending migrations.
@@ -198,6 +204,10 @@ func (q *Q) LockBootstrap(ctx context.Context) error {
 // Tx runs fn inside one transaction: it commits if fn returns nil and rolls
 // back otherwise, so a failed request leaves nothing half-written.
 func (s *Store) Tx(ctx context.Context, fn func(q *Q) error) error {
+	if s.dialect == SQLite {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", mapErr(err))
