@@ -49,14 +49,25 @@ func Load(ctx context.Context, st *store.Store, ids *id.Generator, now time.Time
 		return nil, err
 	}
 	if len(keys) == 0 {
-		k, err := newKey(ids, now, envID, masterKey)
+		// Nodes starting together on an empty database must agree on one
+		// first key: under the bootstrap lock, only the first creates it.
+		err = st.Tx(ctx, func(q *store.Q) error {
+			if err := q.LockBootstrap(ctx); err != nil {
+				return err
+			}
+			if keys, err = q.ListSigningKeys(ctx, envID); err != nil || len(keys) > 0 {
+				return err
+			}
+			k, err := newKey(ids, now, envID, masterKey)
+			if err != nil {
+				return err
+			}
+			keys = []*store.SigningKey{k}
+			return q.CreateSigningKey(ctx, k)
+		})
 		if err != nil {
 			return nil, err
 		}
-		if err := st.Q().CreateSigningKey(ctx, k); err != nil {
-			return nil, err
-		}
-		keys = []*store.SigningKey{k}
 	}
 	return build(keys, masterKey)
 }
