@@ -15,6 +15,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -36,6 +37,35 @@ type Server struct {
 	Now      func() time.Time
 	TokenTTL time.Duration
 	Log      *slog.Logger
+
+	verified verifiedCache
+}
+
+// verifiedCache remembers tokens whose signature and fixed claims already
+// checked out, so a client reusing its token (as SDKs do for a day) does
+// not pay an RSA verification per call. Only the signature result is
+// cached: times are checked on every call. It holds at most maxVerified
+// tokens and starts over when full.
+type verifiedCache struct {
+	mu sync.Mutex
+	m  map[string]*Claims
+}
+
+const maxVerified = 10000
+
+func (c *verifiedCache) get(raw string) *Claims {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[raw]
+}
+
+func (c *verifiedCache) put(raw string, claims *Claims) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxVerified {
+		c.m = make(map[string]*Claims)
+	}
+	c.m[raw] = claims
 }
 
 // Claims are the claims of a Gatehouse access token.
@@ -139,22 +169,27 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request) {
 
 // VerifyManagementToken checks a bearer token for the management API: our
 // signature, our issuer, within its lifetime, and a client-credentials
-// token (its subject is the client).
+// token (its subject is the client). The returned claims are shared
+// between calls with the same token and must not be modified.
 func (s *Server) VerifyManagementToken(_ context.Context, raw string) (*Claims, error) {
-	var c Claims
-	if err := s.Keys.Verify(raw, &c); err != nil {
-		return nil, err
+	c := s.verified.get(raw)
+	if c == nil {
+		c = new(Claims)
+		if err := s.Keys.Verify(raw, c); err != nil {
+			return nil, err
+		}
+		if c.ClientID == "" || c.Subject != c.ClientID || !strings.HasPrefix(c.ClientID, id.Client+"_") ||
+			!c.Audience.Contains(c.ClientID) || c.Expiry == nil {
+			return nil, signing.ErrInvalidToken
+		}
+		s.verified.put(raw, c)
 	}
 	// go-jose skips exp when it is absent; an access token without one
-	// would never expire (SECURITY-BAR J05), so it is required here.
-	if c.Expiry == nil || c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: s.Issuer, Time: s.Now()}, 30*time.Second) != nil {
+	// would never expire (SECURITY-BAR J05), so it is required above.
+	if c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: s.Issuer, Time: s.Now()}, 30*time.Second) != nil {
 		return nil, signing.ErrInvalidToken
 	}
-	if c.ClientID == "" || c.Subject != c.ClientID || !strings.HasPrefix(c.ClientID, id.Client+"_") ||
-		!c.Audience.Contains(c.ClientID) {
-		return nil, signing.ErrInvalidToken
-	}
-	return &c, nil
+	return c, nil
 }
 
 func (s *Server) keys(w http.ResponseWriter, _ *http.Request) {

@@ -26,11 +26,11 @@ type ClientSecret struct {
 
 // CreateAPIClient inserts c and its first secret.
 func (q *Q) CreateAPIClient(ctx context.Context, c *APIClient, s *ClientSecret) error {
-	if _, err := q.q.ExecContext(ctx, `INSERT INTO api_clients (id, env_id, name, created_at) VALUES ($1, $2, $3, $4)`,
+	if _, err := q.exec(ctx, `INSERT INTO api_clients (id, env_id, name, created_at) VALUES ($1, $2, $3, $4)`,
 		c.ID, c.EnvID, c.Name, micros(c.CreatedAt)); err != nil {
 		return mapErr(err)
 	}
-	_, err := q.q.ExecContext(ctx, `INSERT INTO client_secrets (id, env_id, client_id, secret_hash, hint, created_at)
+	_, err := q.exec(ctx, `INSERT INTO client_secrets (id, env_id, client_id, secret_hash, hint, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, s.ID, s.EnvID, s.ClientID, s.SecretHash, s.Hint, micros(s.CreatedAt))
 	return mapErr(err)
 }
@@ -38,14 +38,14 @@ func (q *Q) CreateAPIClient(ctx context.Context, c *APIClient, s *ClientSecret) 
 // CountAPIClients counts the environment's clients.
 func (q *Q) CountAPIClients(ctx context.Context, envID string) (int, error) {
 	var n int
-	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_clients WHERE env_id = $1`, envID).Scan(&n)
+	err := q.queryRow(ctx, `SELECT COUNT(*) FROM api_clients WHERE env_id = $1`, envID).Scan(&n)
 	return n, mapErr(err)
 }
 
 // ClientSecretHashes returns the hashes of a client's secrets; ErrNotFound
 // if the client has none (or does not exist).
 func (q *Q) ClientSecretHashes(ctx context.Context, envID, clientID string) ([]string, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT secret_hash FROM client_secrets WHERE env_id = $1 AND client_id = $2`, envID, clientID)
+	rows, err := q.query(ctx, `SELECT secret_hash FROM client_secrets WHERE env_id = $1 AND client_id = $2`, envID, clientID)
 	if err != nil {
 		return nil, mapErr(err)
 	}

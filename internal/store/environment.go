@@ -20,7 +20,7 @@ type Environment struct {
 func (q *Q) FirstEnvironment(ctx context.Context) (*Environment, error) {
 	var e Environment
 	var c int64
-	err := q.q.QueryRowContext(ctx, `SELECT id, type, page_token_key, created_at FROM environments ORDER BY created_at, id LIMIT 1`).
+	err := q.queryRow(ctx, `SELECT id, type, page_token_key, created_at FROM environments ORDER BY created_at, id LIMIT 1`).
 		Scan(&e.ID, &e.Type, &e.PageTokenKey, &c)
 	if err != nil {
 		return nil, mapErr(err)
@@ -31,14 +31,14 @@ func (q *Q) FirstEnvironment(ctx context.Context) (*Environment, error) {
 
 // CreateEnvironment inserts e.
 func (q *Q) CreateEnvironment(ctx context.Context, e *Environment) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO environments (id, type, page_token_key, created_at) VALUES ($1, $2, $3, $4)`,
+	_, err := q.exec(ctx, `INSERT INTO environments (id, type, page_token_key, created_at) VALUES ($1, $2, $3, $4)`,
 		e.ID, e.Type, e.PageTokenKey, micros(e.CreatedAt))
 	return mapErr(err)
 }
 
 // SetEnvironmentType records the environment type chosen at startup.
 func (q *Q) SetEnvironmentType(ctx context.Context, envID, typ string) error {
-	res, err := q.q.ExecContext(ctx, `UPDATE environments SET type = $2 WHERE id = $1`, envID, typ)
+	res, err := q.exec(ctx, `UPDATE environments SET type = $2 WHERE id = $1`, envID, typ)
 	return mustAffect(res, err)
 }
 
@@ -55,14 +55,14 @@ type SigningKey struct {
 
 // CreateSigningKey inserts k.
 func (q *Q) CreateSigningKey(ctx context.Context, k *SigningKey) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO signing_keys (id, env_id, alg, private_enc, public_jwk, created_at, retired_at)
+	_, err := q.exec(ctx, `INSERT INTO signing_keys (id, env_id, alg, private_enc, public_jwk, created_at, retired_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, k.ID, k.EnvID, k.Alg, k.PrivateEnc, k.PublicJWK, micros(k.CreatedAt), nullMicros(k.RetiredAt))
 	return mapErr(err)
 }
 
 // ListSigningKeys returns the environment's keys, newest first.
 func (q *Q) ListSigningKeys(ctx context.Context, envID string) ([]*SigningKey, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, env_id, alg, private_enc, public_jwk, created_at, retired_at
+	rows, err := q.query(ctx, `SELECT id, env_id, alg, private_enc, public_jwk, created_at, retired_at
 		FROM signing_keys WHERE env_id = $1 ORDER BY created_at DESC, id DESC`, envID)
 	if err != nil {
 		return nil, mapErr(err)

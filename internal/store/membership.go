@@ -43,7 +43,7 @@ type Membership struct {
 
 // CreateMembership inserts m and its roles (by id).
 func (q *Q) CreateMembership(ctx context.Context, m *Membership) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO memberships (env_id, org_id, user_id, status, metadata, inviter_email,
+	_, err := q.exec(ctx, `INSERT INTO memberships (env_id, org_id, user_id, status, metadata, inviter_email,
 		created_at, updated_at, accepted_at, expires_at, resent_at, resent_count)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		m.EnvID, m.OrgID, m.UserID, m.Status, encodeJSON(nonNilMap(m.Metadata)), nullString(m.InviterEmail),
@@ -56,7 +56,7 @@ func (q *Q) CreateMembership(ctx context.Context, m *Membership) error {
 
 // UpdateMembership writes m's mutable fields and replaces its roles.
 func (q *Q) UpdateMembership(ctx context.Context, m *Membership) error {
-	res, err := q.q.ExecContext(ctx, `UPDATE memberships SET status = $4, metadata = $5, inviter_email = $6, updated_at = $7,
+	res, err := q.exec(ctx, `UPDATE memberships SET status = $4, metadata = $5, inviter_email = $6, updated_at = $7,
 		accepted_at = $8, expires_at = $9, resent_at = $10, resent_count = $11
 		WHERE env_id = $1 AND org_id = $2 AND user_id = $3`,
 		m.EnvID, m.OrgID, m.UserID, m.Status, encodeJSON(nonNilMap(m.Metadata)), nullString(m.InviterEmail),
@@ -64,7 +64,7 @@ func (q *Q) UpdateMembership(ctx context.Context, m *Membership) error {
 	if err := mustAffect(res, err); err != nil {
 		return err
 	}
-	if _, err := q.q.ExecContext(ctx, `DELETE FROM membership_roles WHERE env_id = $1 AND org_id = $2 AND user_id = $3`,
+	if _, err := q.exec(ctx, `DELETE FROM membership_roles WHERE env_id = $1 AND org_id = $2 AND user_id = $3`,
 		m.EnvID, m.OrgID, m.UserID); err != nil {
 		return mapErr(err)
 	}
@@ -73,7 +73,7 @@ func (q *Q) UpdateMembership(ctx context.Context, m *Membership) error {
 
 func (q *Q) setMembershipRoles(ctx context.Context, m *Membership) error {
 	for _, r := range m.Roles {
-		if _, err := q.q.ExecContext(ctx, `INSERT INTO membership_roles (env_id, org_id, user_id, role_id) VALUES ($1, $2, $3, $4)`,
+		if _, err := q.exec(ctx, `INSERT INTO membership_roles (env_id, org_id, user_id, role_id) VALUES ($1, $2, $3, $4)`,
 			m.EnvID, m.OrgID, m.UserID, r.ID); err != nil {
 			return mapErr(err)
 		}
@@ -83,11 +83,11 @@ func (q *Q) setMembershipRoles(ctx context.Context, m *Membership) error {
 
 // DeleteMembership removes one membership.
 func (q *Q) DeleteMembership(ctx context.Context, envID, orgID, userID string) error {
-	if _, err := q.q.ExecContext(ctx, `DELETE FROM membership_roles WHERE env_id = $1 AND org_id = $2 AND user_id = $3`,
+	if _, err := q.exec(ctx, `DELETE FROM membership_roles WHERE env_id = $1 AND org_id = $2 AND user_id = $3`,
 		envID, orgID, userID); err != nil {
 		return mapErr(err)
 	}
-	res, err := q.q.ExecContext(ctx, `DELETE FROM memberships WHERE env_id = $1 AND org_id = $2 AND user_id = $3`, envID, orgID, userID)
+	res, err := q.exec(ctx, `DELETE FROM memberships WHERE env_id = $1 AND org_id = $2 AND user_id = $3`, envID, orgID, userID)
 	return mustAffect(res, err)
 }
 
@@ -105,7 +105,7 @@ func (q *Q) attachMemberships(ctx context.Context, envID string, users []*User) 
 		args = append(args, u.ID)
 	}
 	in := placeholders(2, len(users))
-	rows, err := q.q.QueryContext(ctx, `SELECT m.org_id, m.user_id, m.status, m.metadata, m.inviter_email, m.created_at,
+	rows, err := q.query(ctx, `SELECT m.org_id, m.user_id, m.status, m.metadata, m.inviter_email, m.created_at,
 		m.updated_at, m.accepted_at, m.expires_at, m.resent_at, m.resent_count, o.display_name
 		FROM memberships m JOIN organizations o ON o.id = m.org_id AND o.env_id = m.env_id
 		WHERE m.env_id = $1 AND m.user_id IN (`+in+`) ORDER BY m.user_id, m.created_at, m.org_id`, args...)
@@ -136,7 +136,7 @@ func (q *Q) attachMemberships(ctx context.Context, envID string, users []*User) 
 		return mapErr(err)
 	}
 	rows.Close()
-	rrows, err := q.q.QueryContext(ctx, `SELECT mr.org_id, mr.user_id, r.id, r.name, r.display_name
+	rrows, err := q.query(ctx, `SELECT mr.org_id, mr.user_id, r.id, r.name, r.display_name
 		FROM membership_roles mr JOIN roles r ON r.id = mr.role_id AND r.env_id = mr.env_id
 		WHERE mr.env_id = $1 AND mr.user_id IN (`+in+`) ORDER BY r.name`, args...)
 	if err != nil {

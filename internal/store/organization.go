@@ -44,7 +44,7 @@ func scanOrg(sc interface{ Scan(...any) error }) (*Organization, error) {
 
 // CreateOrganization inserts o.
 func (q *Q) CreateOrganization(ctx context.Context, o *Organization) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO organizations (`+orgColumns+`)
+	_, err := q.exec(ctx, `INSERT INTO organizations (`+orgColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		o.ID, o.EnvID, o.DisplayName, nullString(o.ExternalID), o.RegionCode, nullString(o.Slug), nullString(o.LogoURL),
 		encodeJSON(nonNilMap(o.Metadata)), encodeJSON(nonNilFeatures(o.Features)), micros(o.CreatedAt), micros(o.UpdatedAt))
@@ -53,7 +53,7 @@ func (q *Q) CreateOrganization(ctx context.Context, o *Organization) error {
 
 // UpdateOrganization writes every mutable field of o.
 func (q *Q) UpdateOrganization(ctx context.Context, o *Organization) error {
-	res, err := q.q.ExecContext(ctx, `UPDATE organizations SET display_name = $3, external_id = $4, region_code = $5,
+	res, err := q.exec(ctx, `UPDATE organizations SET display_name = $3, external_id = $4, region_code = $5,
 		slug = $6, logo_url = $7, metadata = $8, settings = $9, updated_at = $10 WHERE env_id = $1 AND id = $2`,
 		o.EnvID, o.ID, o.DisplayName, nullString(o.ExternalID), o.RegionCode, nullString(o.Slug), nullString(o.LogoURL),
 		encodeJSON(nonNilMap(o.Metadata)), encodeJSON(nonNilFeatures(o.Features)), micros(o.UpdatedAt))
@@ -62,24 +62,24 @@ func (q *Q) UpdateOrganization(ctx context.Context, o *Organization) error {
 
 // GetOrganization reads one organization by id.
 func (q *Q) GetOrganization(ctx context.Context, envID, id string) (*Organization, error) {
-	return scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE env_id = $1 AND id = $2`, envID, id))
+	return scanOrg(q.queryRow(ctx, `SELECT `+orgColumns+` FROM organizations WHERE env_id = $1 AND id = $2`, envID, id))
 }
 
 // GetOrganizationByExternalID reads one organization by the caller's key.
 func (q *Q) GetOrganizationByExternalID(ctx context.Context, envID, externalID string) (*Organization, error) {
-	return scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE env_id = $1 AND external_id = $2`, envID, externalID))
+	return scanOrg(q.queryRow(ctx, `SELECT `+orgColumns+` FROM organizations WHERE env_id = $1 AND external_id = $2`, envID, externalID))
 }
 
 // DeleteOrganization removes an organization; its memberships go with it
 // (ON DELETE CASCADE) and its users remain.
 func (q *Q) DeleteOrganization(ctx context.Context, envID, id string) error {
-	if _, err := q.q.ExecContext(ctx, `DELETE FROM membership_roles WHERE env_id = $1 AND org_id = $2`, envID, id); err != nil {
+	if _, err := q.exec(ctx, `DELETE FROM membership_roles WHERE env_id = $1 AND org_id = $2`, envID, id); err != nil {
 		return mapErr(err)
 	}
-	if _, err := q.q.ExecContext(ctx, `DELETE FROM memberships WHERE env_id = $1 AND org_id = $2`, envID, id); err != nil {
+	if _, err := q.exec(ctx, `DELETE FROM memberships WHERE env_id = $1 AND org_id = $2`, envID, id); err != nil {
 		return mapErr(err)
 	}
-	res, err := q.q.ExecContext(ctx, `DELETE FROM organizations WHERE env_id = $1 AND id = $2`, envID, id)
+	res, err := q.exec(ctx, `DELETE FROM organizations WHERE env_id = $1 AND id = $2`, envID, id)
 	return mustAffect(res, err)
 }
 
@@ -101,12 +101,12 @@ func (q *Q) ListOrganizations(ctx context.Context, envID string, f OrgFilter, p 
 	}
 	p = p.normalize()
 	var out Result[*Organization]
-	if err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM organizations WHERE `+where, args...).Scan(&out.Total); err != nil {
+	if err := q.queryRow(ctx, `SELECT COUNT(*) FROM organizations WHERE `+where, args...).Scan(&out.Total); err != nil {
 		return out, mapErr(err)
 	}
 	n := len(args)
 	args = append(args, p.AfterID, p.Limit+1)
-	rows, err := q.q.QueryContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE `+where+
+	rows, err := q.query(ctx, `SELECT `+orgColumns+` FROM organizations WHERE `+where+
 		` AND id > $`+itoa(n+1)+` ORDER BY id LIMIT $`+itoa(n+2), args...)
 	if err != nil {
 		return out, mapErr(err)

@@ -20,7 +20,7 @@ type Role struct {
 
 // CreateRole inserts r.
 func (q *Q) CreateRole(ctx context.Context, r *Role) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO roles (id, env_id, org_id, name, display_name, description, created_at, updated_at)
+	_, err := q.exec(ctx, `INSERT INTO roles (id, env_id, org_id, name, display_name, description, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		r.ID, r.EnvID, r.OrgID, r.Name, r.DisplayName, r.Description, micros(r.CreatedAt), micros(r.UpdatedAt))
 	return mapErr(err)
@@ -37,7 +37,7 @@ func (q *Q) RolesByName(ctx context.Context, envID, orgID string, names []string
 	for _, n := range names {
 		args = append(args, n)
 	}
-	rows, err := q.q.QueryContext(ctx, `SELECT id, name, display_name, org_id FROM roles
+	rows, err := q.query(ctx, `SELECT id, name, display_name, org_id FROM roles
 		WHERE env_id = $1 AND (org_id = '' OR org_id = $2) AND name IN (`+placeholders(3, len(names))+`)
 		ORDER BY org_id`, args...)
 	if err != nil {
@@ -57,7 +57,7 @@ func (q *Q) RolesByName(ctx context.Context, envID, orgID string, names []string
 
 // ListRoles returns the environment's roles in name order.
 func (q *Q) ListRoles(ctx context.Context, envID string) ([]*Role, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, env_id, org_id, name, display_name, description, created_at, updated_at
+	rows, err := q.query(ctx, `SELECT id, env_id, org_id, name, display_name, description, created_at, updated_at
 		FROM roles WHERE env_id = $1 AND org_id = '' ORDER BY name`, envID)
 	if err != nil {
 		return nil, mapErr(err)

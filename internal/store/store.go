@@ -63,6 +63,7 @@ type Store struct {
 	// SQLite's busy handler with growing back-off and throughput collapses
 	// under concurrent load. busy_timeout still covers other processes.
 	writeMu sync.Mutex
+	stmts   stmtCache
 }
 
 // Open connects to the database named by dsn and applies pending migrations.
@@ -94,7 +95,9 @@ func open(dsn string) (*Store, error) {
 		}
 		db.SetMaxOpenConns(32)
 		db.SetMaxIdleConns(32)
-		return &Store{db: db, dialect: Postgres}, nil
+		s := &Store{db: db, dialect: Postgres}
+		s.stmts.db = db
+		return s, nil
 	}
 	path := strings.TrimPrefix(dsn, "sqlite://")
 	if dir := filepath.Dir(path); dir != "." {
@@ -116,7 +119,9 @@ func open(dsn string) (*Store, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(8)
-	return &Store{db: db, dialect: SQLite}, nil
+	s := &Store{db: db, dialect: SQLite}
+	s.stmts.db = db
+	return s, nil
 }
 
 // IsPostgresURL reports whether dsn selects PostgreSQL.
@@ -163,7 +168,10 @@ func (s *Store) migrate(ctx context.Context) error {
 func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close releases the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // Ping checks the database answers; /readyz uses it.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
@@ -183,11 +191,13 @@ type querier interface {
 // Every data method lives on Q so the same code serves both.
 type Q struct {
 	q       querier
+	tx      *sql.Tx // set inside Tx
 	dialect Dialect
+	stmts   *stmtCache
 }
 
 // Q returns a Q that runs each query on its own.
-func (s *Store) Q() *Q { return &Q{q: s.db, dialect: s.dialect} }
+func (s *Store) Q() *Q { return &Q{q: s.db, dialect: s.dialect, stmts: &s.stmts} }
 
 // LockBootstrap serializes first-start work (creating the environment, its
 // first key and client) between nodes starting at once on one PostgreSQL.
@@ -218,7 +228,7 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Q) error) error {
 			panic(p)
 		}
 	}()
-	if err := fn(&Q{q: tx, dialect: s.dialect}); err != nil {
+	if err := fn(&Q{q: tx, tx: tx, dialect: s.dialect, stmts: &s.stmts}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

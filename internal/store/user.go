@@ -67,7 +67,7 @@ func userArgs(u *User, emailNorm string) []any {
 // CreateUser inserts u. emailNorm is the normalized email that must be
 // unique in the environment.
 func (q *Q) CreateUser(ctx context.Context, u *User, emailNorm string) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO users (`+userColumns+`, email_norm)
+	_, err := q.exec(ctx, `INSERT INTO users (`+userColumns+`, email_norm)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`, userArgs(u, emailNorm)...)
 	return mapErr(err)
 }
@@ -76,7 +76,7 @@ func (q *Q) CreateUser(ctx context.Context, u *User, emailNorm string) error {
 func (q *Q) UpdateUser(ctx context.Context, u *User, emailNorm string) error {
 	a := userArgs(u, emailNorm)
 	args := append(a[:17:17], a[18:]...) // all but created_at, which never changes
-	res, err := q.q.ExecContext(ctx, `UPDATE users SET email = $3, email_verified = $4, external_id = $5, given_name = $6,
+	res, err := q.exec(ctx, `UPDATE users SET email = $3, email_verified = $4, external_id = $5, given_name = $6,
 		family_name = $7, name = $8, locale = $9, phone_number = $10, preferred_username = $11, picture = $12, gender = $13,
 		groups_json = $14, metadata = $15, profile_metadata = $16, custom_attributes = $17, updated_at = $18,
 		last_login_at = $19, email_norm = $20
@@ -100,7 +100,7 @@ func (q *Q) GetUserByEmail(ctx context.Context, envID, emailNorm string) (*User,
 }
 
 func (q *Q) getUserWhere(ctx context.Context, envID, cond string, arg string) (*User, error) {
-	u, err := scanUser(q.q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE env_id = $1 AND `+cond, envID, arg))
+	u, err := scanUser(q.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE env_id = $1 AND `+cond, envID, arg))
 	if err != nil {
 		return nil, err
 	}
@@ -112,13 +112,13 @@ func (q *Q) getUserWhere(ctx context.Context, envID, cond string, arg string) (*
 
 // DeleteUser removes a user and, by cascade, their memberships.
 func (q *Q) DeleteUser(ctx context.Context, envID, id string) error {
-	if _, err := q.q.ExecContext(ctx, `DELETE FROM membership_roles WHERE env_id = $1 AND user_id = $2`, envID, id); err != nil {
+	if _, err := q.exec(ctx, `DELETE FROM membership_roles WHERE env_id = $1 AND user_id = $2`, envID, id); err != nil {
 		return mapErr(err)
 	}
-	if _, err := q.q.ExecContext(ctx, `DELETE FROM memberships WHERE env_id = $1 AND user_id = $2`, envID, id); err != nil {
+	if _, err := q.exec(ctx, `DELETE FROM memberships WHERE env_id = $1 AND user_id = $2`, envID, id); err != nil {
 		return mapErr(err)
 	}
-	res, err := q.q.ExecContext(ctx, `DELETE FROM users WHERE env_id = $1 AND id = $2`, envID, id)
+	res, err := q.exec(ctx, `DELETE FROM users WHERE env_id = $1 AND id = $2`, envID, id)
 	return mustAffect(res, err)
 }
 
@@ -145,12 +145,12 @@ func (q *Q) ListUsers(ctx context.Context, envID string, f UserFilter, p Page) (
 	}
 	p = p.normalize()
 	var out Result[*User]
-	if err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+from+` WHERE `+where, args...).Scan(&out.Total); err != nil {
+	if err := q.queryRow(ctx, `SELECT COUNT(*) FROM `+from+` WHERE `+where, args...).Scan(&out.Total); err != nil {
 		return out, mapErr(err)
 	}
 	n := len(args)
 	args = append(args, p.AfterID, p.Limit+1)
-	rows, err := q.q.QueryContext(ctx, `SELECT u.`+prefixCols(userColumns, "u.")+` FROM `+from+` WHERE `+where+
+	rows, err := q.query(ctx, `SELECT u.`+prefixCols(userColumns, "u.")+` FROM `+from+` WHERE `+where+
 		` AND u.id > $`+itoa(n+1)+` ORDER BY u.id LIMIT $`+itoa(n+2), args...)
 	if err != nil {
 		return out, mapErr(err)
