@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -57,6 +58,13 @@ func (s *Service) addMembership(ctx context.Context, q *store.Q, org *store.Orga
 		m.Status, m.AcceptedAt, m.ExpiresAt = store.MembershipPendingInvite, time.Time{}, now.Add(s.inviteTTL())
 	}
 	if err := q.CreateMembership(ctx, m); err != nil {
+		var conflict *store.ErrConflict
+		if errors.As(err, &conflict) {
+			// A membership's only unique key is (organization, user).
+			e := apierr.AlreadyExists("membership", "organization_id")
+			e.Message = "the user is already a member of this organization"
+			return e
+		}
 		return apierr.FromStore(err, "membership", org.ID+"/"+u.ID)
 	}
 	if sendInvite {
@@ -77,12 +85,12 @@ func (s *Service) inviteTTL() time.Duration {
 // queueInvite adds the invitation email to the mail queue in q's transaction.
 func (s *Service) queueInvite(ctx context.Context, q *store.Q, org *store.Organization, u *store.User, m *store.Membership) error {
 	link := s.PublicURL + "/login?" + url.Values{"organization_id": {org.ID}, "login_hint": {u.Email}}.Encode()
-	inviter := "You have"
+	invited := "You have been invited"
 	if m.InviterEmail != nil {
-		inviter = *m.InviterEmail + " has"
+		invited = *m.InviterEmail + " has invited you"
 	}
-	body := fmt.Sprintf("%s invited you to join %s.\n\nSign in to accept: %s\n\nThis invitation expires on %s.\n",
-		inviter, org.DisplayName, link, m.ExpiresAt.UTC().Format("2 January 2006 at 15:04 UTC"))
+	body := fmt.Sprintf("%s to join %s.\n\nSign in to accept: %s\n\nThis invitation expires on %s.\n",
+		invited, org.DisplayName, link, m.ExpiresAt.UTC().Format("2 January 2006 at 15:04 UTC"))
 	return q.AddEmail(ctx, &store.Email{ID: s.IDs.New(id.Email), EnvID: s.EnvID, To: u.Email, Kind: "invitation",
 		Subject: "You are invited to join " + org.DisplayName, Body: body, CreatedAt: s.Now()})
 }

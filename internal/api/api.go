@@ -41,8 +41,9 @@ type Config struct {
 // Handler returns the management API, ready to mount at the root: it
 // answers /scalekit.v1.*/ RPC paths and the /api/v1/ REST routes.
 func Handler(cfg Config) (http.Handler, error) {
+	g := &guard{tokens: cfg.Tokens, limiter: cfg.Limiter, now: cfg.Now, log: cfg.Log}
 	opts := []connect.HandlerOption{
-		connect.WithInterceptors(&guard{tokens: cfg.Tokens, limiter: cfg.Limiter, now: cfg.Now, log: cfg.Log}),
+		connect.WithInterceptors(g),
 		connect.WithReadMaxBytes(MaxBodyBytes),
 	}
 	type svc struct {
@@ -66,11 +67,11 @@ func Handler(cfg Config) (http.Handler, error) {
 			return nil, err
 		}
 		sd := d.(protoreflect.ServiceDescriptor)
-		descs = append(descs, sd)
 		routed, err := aliasColonRoutes(sd, aliases)
 		if err != nil {
 			return nil, err
 		}
+		descs = append(descs, routed) // the routes as requests arrive, after rewriteAliases
 		// A rewritten descriptor gets vanguard's own resolver for its file
 		// (dynamic messages); the bytes reaching the handler are the same.
 		// Targeting binary protobuf makes vanguard re-encode every REST
@@ -82,16 +83,37 @@ func Handler(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the REST transcoder: %w", err)
 	}
-	return rewriteAliases(aliases, restBodies(restRoutes(descs), tc)), nil
+	return rewriteAliases(aliases, restChecks(restRoutes(descs), g, tc)), nil
 }
 
 // restCodec renders REST JSON with the proto field names (snake_case) and
-// refuses unknown fields, as the compatibility contract asks.
+// refuses unknown fields, as the compatibility contract asks. It is
+// vanguard's codec for every JSON request it decodes, Connect JSON included.
 func restCodec(res vanguard.TypeResolver) vanguard.Codec {
 	c := vanguard.NewJSONCodec(res)
 	c.MarshalOptions.UseProtoNames = true
 	c.UnmarshalOptions.DiscardUnknown = false
-	return c
+	return strictJSON{c}
+}
+
+// strictJSON reports JSON that does not decode as InvalidArgument: vanguard
+// passes codec errors on uncoded, so a Connect JSON request with an unknown
+// field would otherwise get 500 Unknown.
+type strictJSON struct{ *vanguard.JSONCodec }
+
+func (c strictJSON) Unmarshal(data []byte, msg proto.Message) error {
+	return invalidJSON(c.JSONCodec.Unmarshal(data, msg))
+}
+
+func (c strictJSON) UnmarshalField(data []byte, msg proto.Message, field protoreflect.FieldDescriptor) error {
+	return invalidJSON(c.JSONCodec.UnmarshalField(data, msg, field))
+}
+
+func invalidJSON(err error) error {
+	if err == nil {
+		return nil
+	}
+	return connect.NewError(connect.CodeInvalidArgument, err)
 }
 
 // aliasColonRoutes works around vanguard refusing a colon inside a path

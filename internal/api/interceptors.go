@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -52,24 +53,36 @@ func (g *guard) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 }
 
 func (g *guard) call(ctx context.Context, req connect.AnyRequest, next connect.UnaryFunc) (connect.AnyResponse, error) {
-	raw, ok := strings.CutPrefix(req.Header().Get("Authorization"), "Bearer ")
-	if !ok || raw == "" {
-		return nil, apierr.Unauthenticated("a bearer token from /oauth/token is required")
-	}
-	claims, err := g.tokens.VerifyManagementToken(ctx, strings.TrimSpace(raw))
+	clientID, d, err := g.admit(ctx, req.Header())
 	if err != nil {
-		return nil, apierr.Unauthenticated("the bearer token is invalid or expired")
+		return nil, err
 	}
-	d := g.limiter.Take(claims.ClientID, g.now())
-	if !d.Allowed {
-		e := apierr.ResourceExhausted("rate limit exceeded; retry after the Retry-After interval", ceilSeconds(d.RetryAfter))
-		return nil, withRateHeaders(e, d)
-	}
-	resp, err := next(context.WithValue(ctx, clientKey{}, claims.ClientID), req)
+	resp, err := next(context.WithValue(ctx, clientKey{}, clientID), req)
 	if err == nil && d.Limit > 0 {
 		setRateHeaders(resp.Header(), d)
 	}
 	return resp, err
+}
+
+// admit authenticates a call from its headers and spends its rate-limit
+// token. The REST pre-checks call it too before refusing a request, so a
+// caller without a valid token, or over its limit, gets 401 or 429 rather
+// than a validation error.
+func (g *guard) admit(ctx context.Context, h http.Header) (string, ratelimit.Decision, error) {
+	raw, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
+	if !ok || raw == "" {
+		return "", ratelimit.Decision{}, apierr.Unauthenticated("a bearer token from /oauth/token is required")
+	}
+	claims, err := g.tokens.VerifyManagementToken(ctx, strings.TrimSpace(raw))
+	if err != nil {
+		return "", ratelimit.Decision{}, apierr.Unauthenticated("the bearer token is invalid or expired")
+	}
+	d := g.limiter.Take(claims.ClientID, g.now())
+	if !d.Allowed {
+		e := apierr.ResourceExhausted("rate limit exceeded; retry after the Retry-After interval", ceilSeconds(d.RetryAfter))
+		return "", d, withRateHeaders(e, d)
+	}
+	return claims.ClientID, d, nil
 }
 
 // rateLimited carries the limiter's decision to wire, for the headers.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -22,46 +23,71 @@ import (
 // MaxBodyBytes bounds every request body; larger ones get 413.
 const MaxBodyBytes = 1 << 20
 
-// restRoute is one REST binding with a JSON body, matched by method and
-// path template, with the message its body decodes into.
+// restRoute is one REST binding, matched by method and path template, with
+// its request message and the message its JSON body decodes into (nil when
+// the route takes no body).
 type restRoute struct {
 	method   string
 	segments []string // literal segments, or "" for a {variable}
+	input    protoreflect.MessageDescriptor
 	body     protoreflect.MessageDescriptor
 }
 
-func (r restRoute) match(method string, segs []string) bool {
+// match reports whether the route matches, and how many literal segments
+// it matched, so the most specific of several matching routes wins.
+func (r restRoute) match(method string, segs []string) (bool, int) {
 	if method != r.method || len(segs) != len(r.segments) {
-		return false
+		return false, 0
 	}
+	literals := 0
 	for i, s := range r.segments {
-		if s != "" && s != segs[i] {
-			return false
+		if s == "" {
+			continue
 		}
+		if s != segs[i] {
+			return false, 0
+		}
+		literals++
 	}
-	return true
+	return true, literals
 }
 
-// restRoutes lists the bodies of every method of the services.
+func findRoute(routes []restRoute, method, path string) *restRoute {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	var best *restRoute
+	bestLiterals := -1
+	for i := range routes {
+		if ok, n := routes[i].match(method, segs); ok && n > bestLiterals {
+			best, bestLiterals = &routes[i], n
+		}
+	}
+	return best
+}
+
+// restRoutes lists the REST routes of every method of the services.
 func restRoutes(services []protoreflect.ServiceDescriptor) []restRoute {
 	var out []restRoute
 	for _, sd := range services {
 		for i := 0; i < sd.Methods().Len(); i++ {
 			md := sd.Methods().Get(i)
 			rule, ok := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
-			if !ok || rule == nil || rule.GetBody() == "" {
+			if !ok || rule == nil {
 				continue
 			}
 			method, path := ruleMethodPath(rule)
-			body := md.Input()
-			if f := rule.GetBody(); f != "*" {
-				fd := body.Fields().ByName(protoreflect.Name(f))
+			route := restRoute{method: method, segments: templateSegments(path), input: md.Input()}
+			switch f := rule.GetBody(); f {
+			case "":
+			case "*":
+				route.body = md.Input()
+			default:
+				fd := md.Input().Fields().ByName(protoreflect.Name(f))
 				if fd == nil || fd.Message() == nil {
 					continue
 				}
-				body = fd.Message()
+				route.body = fd.Message()
 			}
-			out = append(out, restRoute{method: method, segments: templateSegments(path), body: body})
+			out = append(out, route)
 		}
 	}
 	return out
@@ -95,46 +121,64 @@ func templateSegments(path string) []string {
 	return segs
 }
 
-// restBodies checks and normalizes REST JSON bodies before transcoding:
+// restChecks checks and normalizes REST requests before transcoding:
+// unknown query parameters and values of the wrong type get 400 naming the
+// parameter (the transcoder would answer 500 or 400 without ErrorInfo);
 // bodies over MaxBodyBytes get 413; malformed JSON and unknown fields get
 // 400 naming the field; roles given as plain strings (["admin"], as the
 // migration guide writes them) become Role messages ([{"name":"admin"}]).
-func restBodies(routes []restRoute, next http.Handler) http.Handler {
+// A request these checks refuse is first authenticated and charged to the
+// rate limit like any other call, so callers without a valid token get 401
+// and callers over their limit 429, never a validation error.
+func restChecks(routes []restRoute, g *guard, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > MaxBodyBytes {
-			writeRESTError(w, r, &apierr.Error{Code: connect.CodeResourceExhausted, ErrorCode: "PAYLOAD_TOO_LARGE",
-				Message: fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes)}, http.StatusRequestEntityTooLarge)
-			return
-		}
-		if isRPC(r) || r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodDelete {
+		// gRPC and Connect callers get their own protocol's errors, e.g.
+		// ResourceExhausted from connect's read limit for an oversized
+		// message, not a REST 413 their clients can only read as Unknown.
+		if isRPC(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		var route *restRoute
-		segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-		for i := range routes {
-			if routes[i].match(r.Method, segs) {
-				route = &routes[i]
-				break
-			}
-		}
+		route := findRoute(routes, r.Method, r.URL.Path)
 		if route == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		refuse := func(err error, status int) {
+			if _, _, aerr := g.admit(r.Context(), r.Header); aerr != nil {
+				err, status = aerr, 0
+			}
+			writeRESTError(w, r, err, status)
+		}
+		if err := checkQuery(r, route.input); err != nil {
+			refuse(err, 0)
+			return
+		}
+		if r.ContentLength > MaxBodyBytes {
+			refuse(tooLarge(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		if r.Body == nil || r.Body == http.NoBody {
 			next.ServeHTTP(w, r)
 			return
 		}
 		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeRESTError(w, r, &apierr.Error{Code: connect.CodeResourceExhausted, ErrorCode: "PAYLOAD_TOO_LARGE",
-				Message: fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes)}, http.StatusRequestEntityTooLarge)
+			refuse(tooLarge(), http.StatusRequestEntityTooLarge)
 			return
 		} else if err != nil {
-			writeRESTError(w, r, apierr.InvalidArgument(apierr.Violation{Field: "body", Description: "could not be read"}), 0)
+			refuse(apierr.InvalidArgument(apierr.Violation{Field: "body", Description: "could not be read"}), 0)
 			return
 		}
-		out, err := normalizeBody(raw, route.body)
-		if err != nil {
-			writeRESTError(w, r, err, 0)
+		var out []byte
+		if route.body == nil {
+			if len(bytes.TrimSpace(raw)) > 0 {
+				refuse(apierr.InvalidArgument(apierr.Violation{Field: "body", Description: "must be empty: this route takes no request body"}), 0)
+				return
+			}
+		} else if out, err = normalizeBody(raw, route.body); err != nil {
+			refuse(err, 0)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(out))
@@ -142,6 +186,114 @@ func restBodies(routes []restRoute, next http.Handler) http.Handler {
 		r.Header.Del("Content-Length")
 		next.ServeHTTP(w, r)
 	})
+}
+
+func tooLarge() error {
+	return &apierr.Error{Code: connect.CodeResourceExhausted, ErrorCode: "PAYLOAD_TOO_LARGE",
+		Message: fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes)}
+}
+
+// checkQuery refuses query parameters that name no field of the request
+// message, and values that do not parse as their field's type, naming the
+// parameter. Field masks may be given with proto names
+// (update_mask=display_name) as well as in the camelCase JSON form the
+// transcoder wants; they are rewritten to the latter.
+func checkQuery(r *http.Request, md protoreflect.MessageDescriptor) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return apierr.InvalidArgument(apierr.Violation{Field: "query", Description: "is not a valid URL query string"})
+	}
+	var vs apierr.Violations
+	rewrote := false
+	for key, values := range q {
+		fd := queryField(md, key)
+		if fd == nil {
+			vs.Add(key, "unknown query parameter")
+			continue
+		}
+		for i, v := range values {
+			if fd.Message() != nil && fd.Message().FullName() == "google.protobuf.FieldMask" {
+				values[i], rewrote = camelPaths(v), true
+				continue
+			}
+			if !scalarParses(fd, v) {
+				vs.Add(key, fmt.Sprintf("%q is not a valid %s", v, fd.Kind()))
+			}
+		}
+	}
+	if err := vs.Err(); err != nil {
+		return err
+	}
+	if rewrote {
+		r.URL.RawQuery = q.Encode()
+	}
+	return nil
+}
+
+// queryField resolves a dotted query parameter name as the transcoder
+// does (JSON names first, then proto names), or returns nil.
+func queryField(md protoreflect.MessageDescriptor, path string) protoreflect.FieldDescriptor {
+	var fd protoreflect.FieldDescriptor
+	for _, part := range strings.Split(path, ".") {
+		if md == nil || (fd != nil && fd.IsList()) {
+			return nil // a path only continues through singular messages
+		}
+		fd = md.Fields().ByJSONName(part)
+		if fd == nil {
+			fd = md.Fields().ByName(protoreflect.Name(part))
+		}
+		if fd == nil || fd.IsMap() {
+			return nil
+		}
+		md = fd.Message()
+	}
+	return fd
+}
+
+// scalarParses reports whether v decodes as fd's type the way the
+// transcoder decodes query values; kinds it does not know pass.
+func scalarParses(fd protoreflect.FieldDescriptor, v string) bool {
+	var target any
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		target = new(bool)
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		target = new(int32)
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		target = new(int64)
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		target = new(uint32)
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		target = new(uint64)
+	default:
+		return true
+	}
+	return json.Unmarshal([]byte(v), target) == nil
+}
+
+// camelPaths turns comma-separated field-mask paths into lowerCamelCase.
+func camelPaths(v string) string {
+	paths := strings.Split(v, ",")
+	for i, p := range paths {
+		var b strings.Builder
+		up := false
+		for _, c := range strings.TrimSpace(p) {
+			switch {
+			case c == '_':
+				up = true
+			case up:
+				b.WriteString(strings.ToUpper(string(c)))
+				up = false
+			default:
+				b.WriteRune(c)
+			}
+		}
+		paths[i] = b.String()
+	}
+	return strings.Join(paths, ",")
 }
 
 // isRPC tells gRPC and Connect requests from REST ones.
@@ -240,6 +392,11 @@ func writeRESTError(w http.ResponseWriter, r *http.Request, err error, status in
 		_ = json.Unmarshal(b, &m)
 		m["@type"] = "type.googleapis.com/" + string(msg.ProtoReflect().Descriptor().FullName())
 		details = append(details, m)
+	}
+	for k, vs := range ce.Meta() {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
