@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -48,12 +49,13 @@ func (s *Service) resolveRoles(ctx context.Context, q *store.Q, orgID, field str
 	return out, nil
 }
 
-// addMembership inserts a membership in the status sendInvite calls for and
-// queues the invitation email.
-func (s *Service) addMembership(ctx context.Context, q *store.Q, org *store.Organization, u *store.User, roles []store.RoleRef, mf MembershipFields, sendInvite bool) error {
+// addMembership inserts a membership in the status sendInvite calls for,
+// queues the invitation email, and returns the membership as reads show it.
+func (s *Service) addMembership(ctx context.Context, q *store.Q, org *store.Organization, u *store.User, roles []store.RoleRef, mf MembershipFields, sendInvite bool) (*store.Membership, error) {
 	now := s.Now()
 	m := &store.Membership{EnvID: s.EnvID, OrgID: org.ID, UserID: u.ID, Roles: roles, Metadata: mf.Metadata,
-		InviterEmail: emptyNil(mf.InviterEmail), CreatedAt: now, UpdatedAt: now, Status: store.MembershipActive, AcceptedAt: now}
+		InviterEmail: emptyNil(mf.InviterEmail), CreatedAt: now, UpdatedAt: now, Status: store.MembershipActive, AcceptedAt: now,
+		OrgName: org.DisplayName}
 	if sendInvite {
 		m.Status, m.AcceptedAt, m.ExpiresAt = store.MembershipPendingInvite, time.Time{}, now.Add(s.inviteTTL())
 	}
@@ -63,16 +65,20 @@ func (s *Service) addMembership(ctx context.Context, q *store.Q, org *store.Orga
 			// A membership's only unique key is (organization, user).
 			e := apierr.AlreadyExists("membership", "organization_id")
 			e.Message = "the user is already a member of this organization"
-			return e
+			return nil, e
 		}
-		return apierr.FromStore(err, "membership", org.ID+"/"+u.ID)
+		return nil, apierr.FromStore(err, "membership", org.ID+"/"+u.ID)
 	}
 	if sendInvite {
 		if err := s.queueInvite(ctx, q, org, u, m); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return s.emit(ctx, q, "membership.created", u.ID, membershipEvent(m))
+	if m.Metadata == nil {
+		m.Metadata = map[string]string{}
+	}
+	sort.Slice(m.Roles, func(i, j int) bool { return m.Roles[i].Name < m.Roles[j].Name })
+	return m, s.emit(ctx, q, "membership.created", u.ID, membershipEvent(m))
 }
 
 func (s *Service) inviteTTL() time.Duration {
@@ -116,7 +122,7 @@ func (s *Service) CreateMembership(ctx context.Context, orgRef string, user Ref,
 		if err != nil {
 			return err
 		}
-		if err := s.addMembership(ctx, q, org, u, roles, mf, sendInvite); err != nil {
+		if _, err := s.addMembership(ctx, q, org, u, roles, mf, sendInvite); err != nil {
 			return err
 		}
 		out, err = q.GetUser(ctx, s.EnvID, u.ID)

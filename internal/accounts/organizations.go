@@ -106,7 +106,7 @@ func (s *Service) ResolveOrganization(ctx context.Context, q *store.Q, idOrExter
 // without a mask, the fields the request set; with one, exactly its paths.
 func (s *Service) UpdateOrganization(ctx context.Context, ref Ref, f OrgFields, paths []string) (*store.Organization, error) {
 	var v apierr.Violations
-	m := newMask(&v, paths, "display_name", "external_id", "region_code", "slug", "logo_url", "metadata")
+	m := newMask(&v, paths, "display_name", "external_id", "slug", "logo_url", "metadata")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -121,9 +121,6 @@ func (s *Service) UpdateOrganization(ctx context.Context, ref Ref, f OrgFields, 
 		}
 		if m.applies("external_id", f.ExternalID != nil) {
 			o.ExternalID = normExternalID(&v, "external_id", f.ExternalID)
-		}
-		if m.applies("region_code", f.RegionCode != nil) {
-			o.RegionCode = derefInt(f.RegionCode)
 		}
 		if m.applies("slug", f.Slug != nil) {
 			o.Slug = emptyNil(f.Slug)
@@ -221,13 +218,6 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-func derefInt(p *int32) int32 {
-	if p == nil {
-		return 0
-	}
-	return *p
 }
 
 func emptyNil(s *string) *string {

@@ -68,11 +68,15 @@ func (s *Service) CreateUserAndMembership(ctx context.Context, orgRef string, f 
 		if err := s.emit(ctx, q, "user.created", u.ID, userEvent(u)); err != nil {
 			return err
 		}
-		if err := s.addMembership(ctx, q, org, u, roles, mf, sendInvite); err != nil {
+		m, err := s.addMembership(ctx, q, org, u, roles, mf, sendInvite)
+		if err != nil {
 			return err
 		}
-		out, err = q.GetUser(ctx, s.EnvID, u.ID)
-		return err
+		// The new user has exactly this membership: answer from memory
+		// rather than reading back what was just written.
+		u.Memberships, out = []*store.Membership{m}, u
+		fillDefaults(u)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -233,4 +237,17 @@ func (s *Service) present(u *store.User) *store.User {
 
 func userEvent(u *store.User) map[string]any {
 	return map[string]any{"id": u.ID, "email": u.Email, "external_id": u.ExternalID, "metadata": u.Metadata}
+}
+
+// fillDefaults gives a freshly built user the empty collections a read
+// from the store would, so a create answers exactly as a later get does.
+func fillDefaults(u *store.User) {
+	for _, m := range []*map[string]string{&u.Metadata, &u.ProfileMetadata, &u.CustomAttributes} {
+		if *m == nil {
+			*m = map[string]string{}
+		}
+	}
+	if u.Groups == nil {
+		u.Groups = []string{}
+	}
 }

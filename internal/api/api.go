@@ -45,6 +45,8 @@ func Handler(cfg Config) (http.Handler, error) {
 	opts := []connect.HandlerOption{
 		connect.WithInterceptors(g),
 		connect.WithReadMaxBytes(MaxBodyBytes),
+		// Compressing small responses costs more CPU than it saves on the wire.
+		connect.WithCompressMinBytes(1024),
 	}
 	type svc struct {
 		name    protoreflect.FullName
