@@ -1,12 +1,17 @@
-# Code generation for the Scalekit-compatible API.
+# Code generation for the Scalekit-compatible API and Gatehouse's own API.
 #
 #   make schema2proto   rewrite proto/scalekit/v1/**.proto from the wire schema
-#   make generate       regenerate gen/ (Go + Connect) from proto/
+#   make generate       regenerate gen/ (Go + Connect) from proto/scalekit and proto/gatehouse
 
 PROTOC      ?= protoc
 SCHEMA      ?= internal/wirecheck/testdata/scalekit-wire-schema.txt
 GEN_MODULE  := github.com/gatehouse/gatehouse/gen
-PROTO_FILES  = $(shell find proto -name '*.proto' | LC_ALL=C sort)
+# proto/scalekit: wire-exact with Scalekit (gen/scalekit). proto/gatehouse:
+# Gatehouse's own gatehouse.v1 services (gen/gatehouse). One protoc run
+# compiles both; each file's output depends only on that file.
+SCALEKIT_PROTOS  = $(shell find proto/scalekit -name '*.proto' | LC_ALL=C sort)
+GATEHOUSE_PROTOS = $(shell find proto/gatehouse -name '*.proto' | LC_ALL=C sort)
+PROTO_FILES      = $(SCALEKIT_PROTOS) $(GATEHOUSE_PROTOS)
 
 .PHONY: all generate schema2proto tools clean-gen
 

@@ -52,7 +52,7 @@ func importTenant(ctx context.Context, envURL, clientID, clientSecret string) er
 
 	// 2. gRPC clients over cleartext HTTP/2, sending the token on every call.
 	h2c := &http.Client{Transport: &http.Transport{
-		Protocols: func() *http.Protocols { var p http.Protocols; p.SetUnencryptedHTTP2(true); return &p }(),
+		Protocols:   func() *http.Protocols { var p http.Protocols; p.SetUnencryptedHTTP2(true); return &p }(),
 		DialContext: (&net.Dialer{}).DialContext,
 	}}
 	auth := connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {

@@ -13,8 +13,10 @@ import (
 )
 
 // TestNodeSDK runs the official @scalekit-sdk/node against a live server on
-// each database: the suite in tests/node drives organizations, users and
-// memberships over the SDK's own gRPC transport and token flow.
+// each database: every *.test.mjs suite in tests/node (organizations, users
+// and memberships; roles and permissions) drives it over the SDK's own gRPC
+// transport and token flow, one file at a time, since a suite may change
+// environment-wide settings such as the default roles for a moment.
 func TestNodeSDK(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -23,10 +25,18 @@ func TestNodeSDK(t *testing.T) {
 	if _, err := os.Stat(filepath.Join("node", "node_modules", "@scalekit-sdk", "node")); err != nil {
 		testdb.SkipOrFail(t, "the Node SDK is not installed: run npm ci --prefix tests/node")
 	}
+	suites, err := filepath.Glob(filepath.Join("node", "*.test.mjs"))
+	if err != nil || len(suites) == 0 {
+		t.Fatalf("no *.test.mjs suites in tests/node (%v)", err)
+	}
+	args := []string{"--test", "--test-reporter=spec", "--test-concurrency=1"}
+	for _, s := range suites {
+		args = append(args, filepath.Base(s))
+	}
 	servertest.Each(t, servertest.Options{}, func(t *testing.T, in *servertest.Instance) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "orgs_users.test.mjs")
+		cmd := exec.CommandContext(ctx, node, args...)
 		cmd.Dir = "node"
 		cmd.Env = append(os.Environ(),
 			"GATEHOUSE_URL="+in.URL,

@@ -15,9 +15,18 @@ import (
 )
 
 // resolveRoles maps role names to roles; every name must exist. No names
-// means the default member role.
+// means the default member role: the organization's own default, else the
+// environment's (UpdateDefaultRoles), read at each call so every node
+// follows a change at once.
 func (s *Service) resolveRoles(ctx context.Context, q *store.Q, orgID, field string, names []string) ([]store.RoleRef, error) {
 	if len(names) == 0 {
+		def, err := q.DefaultMemberRole(ctx, s.EnvID, orgID)
+		if err == nil {
+			return []store.RoleRef{def}, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
 		names = []string{RoleMember}
 	}
 	seen := map[string]bool{}

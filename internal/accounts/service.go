@@ -82,6 +82,17 @@ func info[T any](s *Service, r store.Result[T], lastID func(T) string, kind, fil
 	return pi
 }
 
+// Page decodes a list request for another service's list (kind, filter),
+// under the same rules as this service's lists.
+func (s *Service) Page(p PageRequest, kind, filter string) (store.Page, error) {
+	return s.page(p, kind, filter)
+}
+
+// Info builds the paging output of another service's list.
+func Info[T any](s *Service, r store.Result[T], lastID func(T) string, kind, filter string) PageInfo {
+	return info(s, r, lastID, kind, filter)
+}
+
 // emit appends an event to the outbox inside the caller's transaction.
 func (s *Service) emit(ctx context.Context, q *store.Q, typ, objectID string, payload any) error {
 	b, err := json.Marshal(payload)
@@ -91,23 +102,37 @@ func (s *Service) emit(ctx context.Context, q *store.Q, typ, objectID string, pa
 	return q.AddEvent(ctx, &store.Event{ID: s.IDs.New(id.Event), EnvID: s.EnvID, Type: typ, ObjectID: objectID, Payload: string(b), CreatedAt: s.Now()})
 }
 
-// EnsureDefaultRoles creates the admin and member roles if missing.
+// EnsureDefaultRoles gives a new environment its admin and member roles
+// and makes them the default creator and member roles. Once the
+// environment has both defaults it does nothing, so a role the operator
+// later deleted stays deleted. Nodes starting at once take turns.
 func (s *Service) EnsureDefaultRoles(ctx context.Context) error {
 	return s.Store.Tx(ctx, func(q *store.Q) error {
+		if err := q.LockBootstrap(ctx); err != nil {
+			return err
+		}
+		defaults, err := q.RoleDefaults(ctx, s.EnvID, "")
+		if err != nil || (defaults[store.DefaultCreator] != "" && defaults[store.DefaultMember] != "") {
+			return err
+		}
 		have, err := q.RolesByName(ctx, s.EnvID, "", []string{RoleAdmin, RoleMember})
 		if err != nil {
 			return err
 		}
-		for _, r := range []struct{ name, display, desc string }{
-			{RoleAdmin, "Admin", "Manages the organization and its members"},
-			{RoleMember, "Member", "A member of the organization"},
+		for _, r := range []struct{ name, display, desc, kind string }{
+			{RoleAdmin, "Admin", "Manages the organization and its members", store.DefaultCreator},
+			{RoleMember, "Member", "A member of the organization", store.DefaultMember},
 		} {
-			if _, ok := have[r.name]; ok {
-				continue
+			role, ok := have[r.name]
+			if !ok {
+				now := s.Now()
+				role = store.RoleRef{ID: s.IDs.New(id.Role), Name: r.name, DisplayName: r.display}
+				if err := q.CreateRole(ctx, &store.Role{ID: role.ID, EnvID: s.EnvID, Name: r.name, DisplayName: r.display,
+					Description: r.desc, CreatedAt: now, UpdatedAt: now}); err != nil {
+					return err
+				}
 			}
-			now := s.Now()
-			if err := q.CreateRole(ctx, &store.Role{ID: s.IDs.New(id.Role), EnvID: s.EnvID, Name: r.name, DisplayName: r.display,
-				Description: r.desc, CreatedAt: now, UpdatedAt: now}); err != nil {
+			if err := q.EnsureRoleDefault(ctx, s.EnvID, "", r.kind, role.ID); err != nil {
 				return err
 			}
 		}

@@ -23,15 +23,24 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
+	"github.com/gatehouse/gatehouse/gen/gatehouse/v1/gatehousev1connect"
 	"github.com/gatehouse/gatehouse/gen/scalekit/v1/organizations/organizationsv1connect"
+	"github.com/gatehouse/gatehouse/gen/scalekit/v1/roles/rolesv1connect"
+	"github.com/gatehouse/gatehouse/gen/scalekit/v1/sessions/sessionsv1connect"
 	"github.com/gatehouse/gatehouse/gen/scalekit/v1/users/usersv1connect"
 	"github.com/gatehouse/gatehouse/internal/accounts"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
+	"github.com/gatehouse/gatehouse/internal/rbac"
+	"github.com/gatehouse/gatehouse/internal/sessions"
+	"github.com/gatehouse/gatehouse/internal/settings"
 )
 
 // Config wires the API to its dependencies.
 type Config struct {
 	Accounts *accounts.Service
+	RBAC     *rbac.Service
+	Sessions *sessions.Service
+	Settings *settings.Service
 	Tokens   TokenVerifier
 	Limiter  *ratelimit.Limiter
 	Now      func() time.Time
@@ -39,7 +48,8 @@ type Config struct {
 }
 
 // Handler returns the management API, ready to mount at the root: it
-// answers /scalekit.v1.*/ RPC paths and the /api/v1/ REST routes.
+// answers /scalekit.v1.*/ and /gatehouse.v1.*/ RPC paths and the /api/v1/
+// REST routes.
 func Handler(cfg Config) (http.Handler, error) {
 	g := &guard{tokens: cfg.Tokens, limiter: cfg.Limiter, now: cfg.Now, log: cfg.Log}
 	opts := []connect.HandlerOption{
@@ -55,10 +65,16 @@ func Handler(cfg Config) (http.Handler, error) {
 	}
 	var svcs []svc
 	add := func(name protoreflect.FullName, path string, h http.Handler) { svcs = append(svcs, svc{name, path, h}) }
-	p, h := organizationsv1connect.NewOrganizationServiceHandler(&organizations{svc: cfg.Accounts}, opts...)
+	p, h := organizationsv1connect.NewOrganizationServiceHandler(&organizations{svc: cfg.Accounts, settings: cfg.Settings}, opts...)
 	add(organizationsv1connect.OrganizationServiceName, p, h)
 	p, h = usersv1connect.NewUserServiceHandler(&users{svc: cfg.Accounts}, opts...)
 	add(usersv1connect.UserServiceName, p, h)
+	p, h = sessionsv1connect.NewSessionServiceHandler(&sessionsAPI{svc: cfg.Sessions, now: cfg.Now}, opts...)
+	add(sessionsv1connect.SessionServiceName, p, h)
+	p, h = rolesv1connect.NewRolesServiceHandler(&roles{svc: cfg.RBAC}, opts...)
+	add(rolesv1connect.RolesServiceName, p, h)
+	p, h = gatehousev1connect.NewSettingsServiceHandler(&settingsAPI{svc: cfg.Settings}, opts...)
+	add(gatehousev1connect.SettingsServiceName, p, h)
 
 	var services []*vanguard.Service
 	var descs []protoreflect.ServiceDescriptor

@@ -9,7 +9,9 @@ import (
 
 	commonsv1 "github.com/gatehouse/gatehouse/gen/scalekit/v1/commons"
 	organizationsv1 "github.com/gatehouse/gatehouse/gen/scalekit/v1/organizations"
+	rolesv1 "github.com/gatehouse/gatehouse/gen/scalekit/v1/roles"
 	usersv1 "github.com/gatehouse/gatehouse/gen/scalekit/v1/users"
+	"github.com/gatehouse/gatehouse/internal/rbac"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -87,6 +89,61 @@ func usersProto(us []*store.User) []*usersv1.User {
 	out := make([]*usersv1.User, len(us))
 	for i, u := range us {
 		out[i] = userProto(u)
+	}
+	return out
+}
+
+func roleProto(r *rbac.Role) *rolesv1.Role {
+	if r == nil {
+		return nil
+	}
+	p := &rolesv1.Role{
+		Id: r.ID, Name: r.Name, DisplayName: r.DisplayName, Description: r.Description, DefaultCreator: r.DefaultCreator,
+		DefaultMember: r.DefaultMember, Permissions: rolePermissionsProto(r.Permissions), DependentRolesCount: int32(r.Dependents),
+		IsOrgRole: r.IsOrgRole(),
+	}
+	if r.BaseName != "" {
+		p.Extends = &r.BaseName
+	}
+	return p
+}
+
+func rolesProto(rs []*rbac.Role) []*rolesv1.Role {
+	out := make([]*rolesv1.Role, len(rs))
+	for i, r := range rs {
+		out[i] = roleProto(r)
+	}
+	return out
+}
+
+func permissionProto(p *store.Permission) *rolesv1.Permission {
+	return &rolesv1.Permission{Id: p.ID, Name: p.Name, Description: p.Description, CreateTime: ts(p.CreatedAt), UpdateTime: ts(p.UpdatedAt)}
+}
+
+// rolePermissionsProto renders a role's permissions, each naming the role
+// that grants it.
+func rolePermissionsProto(ps []store.RolePermission) []*rolesv1.RolePermission {
+	out := make([]*rolesv1.RolePermission, len(ps))
+	for i, p := range ps {
+		out[i] = &rolesv1.RolePermission{Id: p.ID, Name: p.Name, Description: p.Description, CreateTime: ts(p.CreatedAt),
+			UpdateTime: ts(p.UpdatedAt), RoleName: p.RoleName}
+	}
+	return out
+}
+
+// grantedPermissionsProto renders a role's permissions as plain permissions.
+func grantedPermissionsProto(ps []store.RolePermission) []*rolesv1.Permission {
+	out := make([]*rolesv1.Permission, len(ps))
+	for i := range ps {
+		out[i] = permissionProto(&ps[i].Permission)
+	}
+	return out
+}
+
+func roleRefsProto(rs []store.RoleRef) []*commonsv1.Role {
+	out := make([]*commonsv1.Role, len(rs))
+	for i, r := range rs {
+		out[i] = &commonsv1.Role{Id: r.ID, Name: r.Name, DisplayName: r.DisplayName}
 	}
 	return out
 }

@@ -2,13 +2,17 @@ package api
 
 import (
 	"context"
+	"strconv"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	commonsv1 "github.com/gatehouse/gatehouse/gen/scalekit/v1/commons"
 	organizationsv1 "github.com/gatehouse/gatehouse/gen/scalekit/v1/organizations"
 	"github.com/gatehouse/gatehouse/gen/scalekit/v1/organizations/organizationsv1connect"
 	"github.com/gatehouse/gatehouse/internal/accounts"
+	"github.com/gatehouse/gatehouse/internal/settings"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -16,7 +20,8 @@ import (
 // Methods of later capabilities answer Unimplemented.
 type organizations struct {
 	organizationsv1connect.UnimplementedOrganizationServiceHandler
-	svc *accounts.Service
+	svc      *accounts.Service
+	settings *settings.Service // session policies
 }
 
 func (h *organizations) CreateOrganization(ctx context.Context, req *connect.Request[organizationsv1.CreateOrganizationRequest]) (*connect.Response[organizationsv1.CreateOrganizationResponse], error) {
@@ -101,4 +106,119 @@ func (h *organizations) UpdateOrganizationSettings(ctx context.Context, req *con
 		return nil, err
 	}
 	return connect.NewResponse(&organizationsv1.GetOrganizationResponse{Organization: orgProto(o)}), nil
+}
+
+// Session policies (rules in internal/settings): an organization follows
+// the environment's policy (APPLICATION) or has its own (CUSTOM).
+
+func (h *organizations) GetOrganizationSessionPolicy(ctx context.Context, req *connect.Request[organizationsv1.GetOrganizationSessionPolicyRequest]) (*connect.Response[organizationsv1.GetOrganizationSessionPolicyResponse], error) {
+	p, err := h.settings.OrganizationSessionPolicy(ctx, req.Msg.GetOrganizationId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&organizationsv1.GetOrganizationSessionPolicyResponse{Policy: orgSessionPolicyProto(p)}), nil
+}
+
+func (h *organizations) UpdateOrganizationSessionPolicy(ctx context.Context, req *connect.Request[organizationsv1.UpdateOrganizationSessionPolicyRequest]) (*connect.Response[organizationsv1.UpdateOrganizationSessionPolicyResponse], error) {
+	m := req.Msg
+	in := settings.OrgSessionPolicyUpdate{
+		Source:              policySource(m.GetPolicySource()),
+		AbsoluteTimeoutUnit: timeUnit(m.AbsoluteSessionTimeoutUnit),
+		IdleTimeoutUnit:     timeUnit(m.IdleSessionTimeoutUnit),
+	}
+	if m.AbsoluteSessionTimeout != nil {
+		in.AbsoluteTimeout = &m.AbsoluteSessionTimeout.Value
+	}
+	if m.IdleSessionTimeoutEnabled != nil {
+		in.IdleTimeoutEnabled = &m.IdleSessionTimeoutEnabled.Value
+	}
+	if m.IdleSessionTimeout != nil {
+		in.IdleTimeout = &m.IdleSessionTimeout.Value
+	}
+	p, err := h.settings.UpdateOrganizationSessionPolicy(ctx, m.GetOrganizationId(), in)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&organizationsv1.UpdateOrganizationSessionPolicyResponse{Policy: orgSessionPolicyProto(p)}), nil
+}
+
+// GetApplicationSessionPolicy shows the environment's policy, with
+// access_token_expiry in seconds.
+func (h *organizations) GetApplicationSessionPolicy(ctx context.Context, req *connect.Request[organizationsv1.GetApplicationSessionPolicyRequest]) (*connect.Response[organizationsv1.GetApplicationSessionPolicyResponse], error) {
+	p, err := h.settings.ApplicationSessionPolicy(ctx, req.Msg.GetOrganizationId())
+	if err != nil {
+		return nil, err
+	}
+	out := &organizationsv1.ApplicationSessionPolicySettings{IdleSessionTimeoutEnabled: p.IdleTimeoutEnabled, AccessTokenExpiry: p.AccessTokenTTLSeconds}
+	var unit settings.TimeUnit
+	out.AbsoluteSessionTimeout, unit = settings.InUnits(p.AbsoluteTimeoutMinutes)
+	out.AbsoluteSessionTimeoutUnit = timeUnitProto(unit)
+	if p.IdleTimeoutMinutes > 0 {
+		out.IdleSessionTimeout, unit = settings.InUnits(p.IdleTimeoutMinutes)
+		out.IdleSessionTimeoutUnit = timeUnitProto(unit)
+	}
+	return connect.NewResponse(&organizationsv1.GetApplicationSessionPolicyResponse{ApplicationPolicy: out}), nil
+}
+
+func orgSessionPolicyProto(p settings.OrgSessionPolicy) *organizationsv1.OrganizationSessionPolicySettings {
+	out := &organizationsv1.OrganizationSessionPolicySettings{
+		PolicySource:              organizationsv1.SessionPolicyType_APPLICATION,
+		IdleSessionTimeoutEnabled: wrapperspb.Bool(p.IdleTimeoutEnabled),
+	}
+	if p.Source == settings.SourceCustom {
+		out.PolicySource = organizationsv1.SessionPolicyType_CUSTOM
+	}
+	if p.AbsoluteTimeout > 0 {
+		out.AbsoluteSessionTimeout, out.AbsoluteSessionTimeoutUnit = wrapperspb.Int32(p.AbsoluteTimeout), timeUnitProto(p.AbsoluteTimeoutUnit)
+	}
+	if p.IdleTimeout > 0 {
+		out.IdleSessionTimeout, out.IdleSessionTimeoutUnit = wrapperspb.Int32(p.IdleTimeout), timeUnitProto(p.IdleTimeoutUnit)
+	}
+	return out
+}
+
+// policySource maps the wire enum; unset is "" (the service says it is
+// required) and an unknown number keeps its number for the error.
+func policySource(t organizationsv1.SessionPolicyType) string {
+	switch t {
+	case organizationsv1.SessionPolicyType_SESSION_POLICY_TYPE_UNSPECIFIED:
+		return ""
+	case organizationsv1.SessionPolicyType_APPLICATION:
+		return settings.SourceApplication
+	case organizationsv1.SessionPolicyType_CUSTOM:
+		return settings.SourceCustom
+	}
+	return "SESSION_POLICY_TYPE_" + strconv.Itoa(int(t))
+}
+
+func timeUnit(u *commonsv1.TimeUnit) settings.TimeUnit {
+	if u == nil {
+		return ""
+	}
+	switch *u {
+	case commonsv1.TimeUnit_SESSION_TIME_UNIT_UNSPECIFIED:
+		return ""
+	case commonsv1.TimeUnit_MINUTES:
+		return settings.Minutes
+	case commonsv1.TimeUnit_HOURS:
+		return settings.Hours
+	case commonsv1.TimeUnit_DAYS:
+		return settings.Days
+	}
+	return settings.TimeUnit("TIME_UNIT_" + strconv.Itoa(int(*u)))
+}
+
+func timeUnitProto(u settings.TimeUnit) *commonsv1.TimeUnit {
+	var t commonsv1.TimeUnit
+	switch u {
+	case settings.Minutes:
+		t = commonsv1.TimeUnit_MINUTES
+	case settings.Hours:
+		t = commonsv1.TimeUnit_HOURS
+	case settings.Days:
+		t = commonsv1.TimeUnit_DAYS
+	default:
+		return nil
+	}
+	return &t
 }

@@ -25,12 +25,15 @@ const MaxBodyBytes = 1 << 20
 
 // restRoute is one REST binding, matched by method and path template, with
 // its request message and the message its JSON body decodes into (nil when
-// the route takes no body).
+// the route takes no body). When the body is a repeated field (AssignUserRoles
+// takes "roles"), bodyList is that field and the body a JSON array of body
+// messages.
 type restRoute struct {
 	method   string
 	segments []string // literal segments, or "" for a {variable}
 	input    protoreflect.MessageDescriptor
 	body     protoreflect.MessageDescriptor
+	bodyList protoreflect.FieldDescriptor
 }
 
 // match reports whether the route matches, and how many literal segments
@@ -86,6 +89,9 @@ func restRoutes(services []protoreflect.ServiceDescriptor) []restRoute {
 					continue
 				}
 				route.body = fd.Message()
+				if fd.IsList() {
+					route.bodyList = fd
+				}
 			}
 			out = append(out, route)
 		}
@@ -144,6 +150,7 @@ func restChecks(routes []restRoute, g *guard, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		escapeLastColon(r, route)
 		refuse := func(err error, status int) {
 			if _, _, aerr := g.admit(r.Context(), r.Header); aerr != nil {
 				err, status = aerr, 0
@@ -177,7 +184,7 @@ func restChecks(routes []restRoute, g *guard, next http.Handler) http.Handler {
 				refuse(apierr.InvalidArgument(apierr.Violation{Field: "body", Description: "must be empty: this route takes no request body"}), 0)
 				return
 			}
-		} else if out, err = normalizeBody(raw, route.body); err != nil {
+		} else if out, err = normalizeBody(raw, route.body, route.bodyList); err != nil {
 			refuse(err, 0)
 			return
 		}
@@ -186,6 +193,21 @@ func restChecks(routes []restRoute, g *guard, next http.Handler) http.Handler {
 		r.Header.Del("Content-Length")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// escapeLastColon keeps a colon in a path variable at the end of the path
+// (a permission name such as projects:create) from being taken by vanguard
+// for a custom verb (as in /users:count): vanguard splits the last segment
+// at its first colon but percent-decodes variable values, so the colon (and
+// any percent sign) of a route ending in a variable is percent-encoded.
+func escapeLastColon(r *http.Request, route *restRoute) {
+	i := strings.LastIndexByte(r.URL.Path, '/')
+	last := r.URL.Path[i+1:]
+	if route.segments[len(route.segments)-1] != "" || !strings.Contains(last, ":") {
+		return
+	}
+	last = strings.NewReplacer("%", "%25", ":", "%3A").Replace(last)
+	r.URL.Path, r.URL.RawPath = r.URL.Path[:i+1]+last, ""
 }
 
 func tooLarge() error {
@@ -303,34 +325,67 @@ func isRPC(r *http.Request) bool {
 		strings.HasPrefix(ct, "application/connect")
 }
 
-func normalizeBody(raw []byte, md protoreflect.MessageDescriptor) ([]byte, error) {
+func normalizeBody(raw []byte, md protoreflect.MessageDescriptor, list protoreflect.FieldDescriptor) ([]byte, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return raw, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
-		return nil, apierr.InvalidArgument(apierr.Violation{Field: "body", Description: "must be one valid JSON object", Constraint: "json"})
+	what := "object"
+	if list != nil {
+		what = "array"
+	}
+	err := dec.Decode(&v)
+	if _, isList := v.([]any); err != nil || dec.More() || isList != (list != nil) {
+		return nil, apierr.InvalidArgument(apierr.Violation{Field: "body", Description: "must be one valid JSON " + what, Constraint: "json"})
 	}
 	var vs apierr.Violations
-	v = normalizeValue(&vs, "", v, md)
+	elems := []any{v}
+	if list != nil {
+		elems = normalizeList(&vs, string(list.Name()), v.([]any), md)
+	} else {
+		v = normalizeValue(&vs, "", v, md)
+	}
 	if err := vs.Err(); err != nil {
 		return nil, err
 	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
 	// A last check with the real decoder catches wrong value types.
-	if err := protojson.Unmarshal(out, dynamicpb.NewMessage(md)); err != nil {
-		msg := err.Error()
-		if i := strings.Index(msg, "): "); i >= 0 {
-			msg = msg[i+3:]
+	for _, el := range elems {
+		b, err := json.Marshal(el)
+		if err != nil {
+			return nil, err
 		}
-		return nil, apierr.InvalidArgument(apierr.Violation{Field: "body", Description: msg, Constraint: "type"})
+		if err := protojson.Unmarshal(b, dynamicpb.NewMessage(md)); err != nil {
+			msg := err.Error()
+			if i := strings.Index(msg, "): "); i >= 0 {
+				msg = msg[i+3:]
+			}
+			return nil, apierr.InvalidArgument(apierr.Violation{Field: "body", Description: msg, Constraint: "type"})
+		}
 	}
-	return out, nil
+	return json.Marshal(v)
+}
+
+// nameShorthand lists messages a JSON list may give as plain strings, and
+// the field such a string fills: roles as the migration guide writes them
+// (["admin"]) become [{"name":"admin"}].
+var nameShorthand = map[protoreflect.FullName]string{
+	"scalekit.v1.commons.Role":            "name",
+	"scalekit.v1.users.AssignRoleRequest": "role_name",
+}
+
+// normalizeList normalizes each element of a JSON list of md messages in
+// place and returns the list.
+func normalizeList(vs *apierr.Violations, path string, list []any, md protoreflect.MessageDescriptor) []any {
+	for i, el := range list {
+		if s, ok := el.(string); ok && nameShorthand[md.FullName()] != "" {
+			list[i] = map[string]any{nameShorthand[md.FullName()]: s}
+			continue
+		}
+		list[i] = normalizeValue(vs, fmt.Sprintf("%s[%d]", path, i), el, md)
+	}
+	return list
 }
 
 // normalizeValue walks a JSON object along its message descriptor,
@@ -357,13 +412,7 @@ func normalizeValue(vs *apierr.Violations, path string, v any, md protoreflect.M
 			continue
 		}
 		if list, ok := val.([]any); ok && fd.IsList() {
-			for i, el := range list {
-				if s, ok := el.(string); ok && fd.Message().FullName() == "scalekit.v1.commons.Role" {
-					list[i] = map[string]any{"name": s}
-					continue
-				}
-				list[i] = normalizeValue(vs, fmt.Sprintf("%s[%d]", p, i), el, fd.Message())
-			}
+			normalizeList(vs, p, list, fd.Message())
 			continue
 		}
 		obj[k] = normalizeValue(vs, p, val, fd.Message())

@@ -185,3 +185,42 @@ func (h *users) ResendInvite(ctx context.Context, req *connect.Request[usersv1.R
 		CreatedAt: ts(m.CreatedAt), ExpiresAt: ts(m.ExpiresAt), ResentAt: ts(m.ResentAt), ResentCount: m.ResentCount,
 	}}), nil
 }
+
+func (h *users) ListUserRoles(ctx context.Context, req *connect.Request[usersv1.ListUserRolesRequest]) (*connect.Response[usersv1.ListUserRolesResponse], error) {
+	rs, err := h.svc.UserRoles(ctx, req.Msg.GetOrganizationId(), req.Msg.GetUserId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&usersv1.ListUserRolesResponse{Roles: roleRefsProto(rs)}), nil
+}
+
+func (h *users) AssignUserRoles(ctx context.Context, req *connect.Request[usersv1.AssignUserRolesRequest]) (*connect.Response[usersv1.AssignUserRolesResponse], error) {
+	choices := make([]accounts.RoleChoice, len(req.Msg.GetRoles()))
+	for i, r := range req.Msg.GetRoles() {
+		choices[i] = accounts.RoleChoice{ID: r.GetId(), Name: r.GetRoleName()}
+	}
+	rs, err := h.svc.AssignUserRoles(ctx, req.Msg.GetOrganizationId(), req.Msg.GetUserId(), choices)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&usersv1.AssignUserRolesResponse{Roles: roleRefsProto(rs)}), nil
+}
+
+func (h *users) RemoveUserRole(ctx context.Context, req *connect.Request[usersv1.RemoveUserRoleRequest]) (*connect.Response[emptypb.Empty], error) {
+	if err := h.svc.RemoveUserRole(ctx, req.Msg.GetOrganizationId(), req.Msg.GetUserId(), req.Msg.GetRoleName()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&emptypb.Empty{}), nil
+}
+
+func (h *users) ListUserPermissions(ctx context.Context, req *connect.Request[usersv1.ListUserPermissionsRequest]) (*connect.Response[usersv1.ListUserPermissionsResponse], error) {
+	ps, err := h.svc.UserPermissions(ctx, req.Msg.GetOrganizationId(), req.Msg.GetUserId())
+	if err != nil {
+		return nil, err
+	}
+	out := &usersv1.ListUserPermissionsResponse{Permissions: []*usersv1.Permission{}}
+	for _, p := range ps {
+		out.Permissions = append(out.Permissions, &usersv1.Permission{Id: p.ID, Name: p.Name, Description: p.Description})
+	}
+	return connect.NewResponse(out), nil
+}

@@ -28,6 +28,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServeCmd(stdout, stderr), newVersionCmd(stdout))
+	root.AddCommand(newRedirectsCmd(stdout))
+	root.AddCommand(newBrandingCmd(stdout))
 	if err := root.Execute(); err != nil {
 		// One line, whatever the error: joined errors would otherwise spill
 		// over several lines.

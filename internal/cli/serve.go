@@ -34,6 +34,7 @@ secret once.`,
 	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "postgres://... to use PostgreSQL instead of SQLite")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "URL clients reach this server at; the token issuer (default http://ADDR)")
 	fs.BoolVar(&cfg.Dev, "dev", false, "development environment: relaxed redirect rules and the dev email outbox at /dev/outbox")
+	fs.StringVar(&cfg.EnvType, "environment-type", "", "development or production: which redirect URL rules apply (default development under --dev, else production)")
 	fs.StringVar(&cfg.SecretKey, "secret-key", "", "base64 32-byte key encrypting signing keys at rest (default: generated into the data dir)")
 	fs.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of management API access tokens")
 	fs.Float64Var(&cfg.APIRateLimit, "api-rate-limit", cfg.APIRateLimit, "management API requests per second per client; 0 turns the limit off")
@@ -46,7 +47,8 @@ secret once.`,
 	env := &envFlags{fs: fs}
 	for _, b := range [][2]string{
 		{"addr", "GATEHOUSE_ADDR"}, {"data-dir", "GATEHOUSE_DATA_DIR"}, {"database-url", "GATEHOUSE_DATABASE_URL"},
-		{"public-url", "GATEHOUSE_PUBLIC_URL"}, {"dev", "GATEHOUSE_DEV"}, {"secret-key", "GATEHOUSE_SECRET_KEY"},
+		{"public-url", "GATEHOUSE_PUBLIC_URL"}, {"dev", "GATEHOUSE_DEV"}, {"environment-type", "GATEHOUSE_ENVIRONMENT_TYPE"},
+		{"secret-key", "GATEHOUSE_SECRET_KEY"},
 		{"token-ttl", "GATEHOUSE_TOKEN_TTL"}, {"api-rate-limit", "GATEHOUSE_API_RATE_LIMIT"},
 		{"api-rate-burst", "GATEHOUSE_API_RATE_BURST"}, {"shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT"},
 		{"smtp-url", "GATEHOUSE_SMTP_URL"}, {"mail-from", "GATEHOUSE_MAIL_FROM"},

@@ -21,6 +21,9 @@ type Config struct {
 	DatabaseURL string // postgres://... selects PostgreSQL; empty means SQLite in DataDir
 	PublicURL   string // the issuer; defaults to http://Addr
 	Dev         bool   // development environment and the dev outbox
+	// EnvType is "development" or "production"; empty means development
+	// under Dev and production otherwise (see EnvironmentType).
+	EnvType string
 
 	BootstrapClientID     string
 	BootstrapClientSecret string
@@ -67,6 +70,16 @@ func (c *Config) Resolve() error {
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		bad("--public-url %q: must be an absolute http(s) URL without query or fragment", c.PublicURL)
+	} else if c.EnvironmentType() == "production" && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		bad("--public-url %q: a production environment needs an https URL (http is accepted on a loopback address for a local trial; use --environment-type development otherwise)", c.PublicURL)
+	}
+	switch c.EnvType {
+	case "", "development", "production":
+	default:
+		bad("--environment-type %q: must be development or production", c.EnvType)
+	}
+	if c.Dev && c.EnvType == "production" {
+		bad("--environment-type production contradicts --dev (GATEHOUSE_DEV), which is for development environments: drop one of them")
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") &&
 		!strings.HasPrefix(c.DatabaseURL, "sqlite://") {
@@ -119,10 +132,34 @@ func (c *Config) DSN() string {
 	return filepath.Join(c.DataDir, "gatehouse.db")
 }
 
-// EnvironmentType is "development" under --dev and "production" otherwise.
+// EnvironmentType is the environment's type, which decides the redirect
+// URL rules: --environment-type when given, else "development" under --dev
+// and "production" otherwise.
 func (c *Config) EnvironmentType() string {
+	if c.EnvType != "" {
+		return c.EnvType
+	}
 	if c.Dev {
 		return "development"
 	}
 	return "production"
+}
+
+// LocalTrial reports whether a production environment runs on a loopback
+// http public URL: allowed, for trying production rules on one machine,
+// but worth a warning at start.
+func (c *Config) LocalTrial() bool {
+	u, err := url.Parse(c.PublicURL)
+	return err == nil && c.EnvironmentType() == "production" && u.Scheme == "http" && isLoopback(u.Hostname())
+}
+
+// isLoopback reports whether host names this machine: localhost, a name
+// under .localhost, or a loopback IP address.
+func isLoopback(host string) bool {
+	h := strings.ToLower(host)
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

@@ -82,7 +82,6 @@ func (s *sink) messages() []string {
 	return append([]string(nil), s.msgs...)
 }
 
-
 // TestInvitationGoesOutBySMTP creates an invited user on a server
 // configured with SMTP and waits for the invitation at a loopback sink.
 func TestInvitationGoesOutBySMTP(t *testing.T) {

@@ -1,10 +1,20 @@
-// Package oauth serves the OAuth 2.0 endpoints at the paths the Scalekit
-// SDKs hard-code (/oauth/token, /keys, /.well-known/openid-configuration)
-// and verifies the access tokens the management API accepts.
+// Package oauth is Gatehouse's OAuth 2.0 / OpenID Connect authorization
+// server, at the paths the Scalekit SDKs hard-code: /oauth/authorize,
+// /oauth/token (authorization_code with PKCE, refresh_token,
+// client_credentials), /oauth/revoke, /oauth/introspect, /userinfo,
+// /oidc/logout, /keys and /.well-known/openid-configuration. It also
+// verifies the access tokens the management API accepts.
 //
-// Today it issues client-credentials tokens for the management API; the
-// authorization-code flow, refresh tokens and the hosted login build on
-// this package.
+// The flow: /oauth/authorize checks the client and its redirect_uri (an
+// error page otherwise, never a redirect), stores the request and sends the
+// browser to the hosted login UI (LoginPath?auth_request=...), unless a
+// live session already satisfies it. The login UI signs the user in,
+// starts a session (package sessions) and calls CompleteAuthorization,
+// which issues a single-use code and redirects to the client. The token
+// endpoint redeems the code for tokens under a grant; refresh tokens of a
+// grant form one family, rotated on every use, and a replay revokes the
+// family and the session. docs/oauth.md describes it all for users;
+// docs/adr/0002-own-authorization-server.md says why it is ours.
 package oauth
 
 import (
@@ -22,7 +32,9 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/clients"
 	"github.com/gatehouse/gatehouse/internal/id"
+	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/signing"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // DefaultManagementTokenTTL matches the expires_in Scalekit's docs show.
@@ -38,7 +50,25 @@ type Server struct {
 	TokenTTL time.Duration
 	Log      *slog.Logger
 
-	verified verifiedCache
+	// The user flows (authorize, code, refresh, userinfo, revoke,
+	// introspect, logout) need these too.
+	Store       *store.Store
+	EnvID       string
+	Sessions    *sessions.Service
+	Redirects   RedirectPolicy     // nil: ClientRedirects
+	Permissions PermissionResolver // nil: access tokens carry no permissions
+	// UserTokenTTL is the life of user access tokens (default 299 s);
+	// IDTokenTTL of ID tokens (default 30 min); RefreshGrace the window for
+	// a concurrent double refresh (default and maximum 2 s).
+	UserTokenTTL time.Duration
+	IDTokenTTL   time.Duration
+	RefreshGrace time.Duration
+	// HTTPClient delivers back-channel logout tokens; nil uses a client
+	// with a 5 s timeout that follows no redirects.
+	HTTPClient *http.Client
+
+	verified   verifiedCache
+	background sync.WaitGroup
 }
 
 // verifiedCache remembers tokens whose signature and fixed claims already
@@ -88,6 +118,14 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oauth/token", s.token)
 	mux.HandleFunc("GET /keys", s.keys)
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
+	mux.HandleFunc("GET /oauth/authorize", s.authorize)
+	mux.HandleFunc("POST /oauth/authorize", s.authorize)
+	mux.HandleFunc("GET /userinfo", s.userinfo)
+	mux.HandleFunc("POST /userinfo", s.userinfo)
+	mux.HandleFunc("POST /oauth/revoke", s.revoke)
+	mux.HandleFunc("POST /oauth/introspect", s.introspect)
+	mux.HandleFunc("GET /oidc/logout", s.logout)
+	mux.HandleFunc("POST /oidc/logout", s.logout)
 }
 
 func (s *Server) ttl() time.Duration {
@@ -118,6 +156,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	switch gt := r.PostForm.Get("grant_type"); gt {
 	case "client_credentials":
 		s.clientCredentials(w, r)
+	case "authorization_code":
+		s.authorizationCode(w, r)
+	case "refresh_token":
+		s.refreshToken(w, r)
 	case "":
 		tokenError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
 	default:
@@ -201,19 +243,32 @@ func (s *Server) keys(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
 	iss := s.Issuer
 	writeJSONCached(w, map[string]any{
-		"issuer":                                         iss,
-		"authorization_endpoint":                         iss + "/oauth/authorize",
-		"token_endpoint":                                 iss + "/oauth/token",
-		"jwks_uri":                                       iss + "/keys",
-		"userinfo_endpoint":                              iss + "/userinfo",
-		"end_session_endpoint":                           iss + "/oidc/logout",
-		"response_types_supported":                       []string{"code"},
-		"grant_types_supported":                          []string{"client_credentials"},
-		"subject_types_supported":                        []string{"public"},
-		"id_token_signing_alg_values_supported":          []string{string(signing.Alg)},
-		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post"},
-		"code_challenge_methods_supported":               []string{"S256"},
-		"scopes_supported":                               []string{"openid", "profile", "email", "offline_access"},
+		"issuer":                                        iss,
+		"authorization_endpoint":                        iss + "/oauth/authorize",
+		"token_endpoint":                                iss + "/oauth/token",
+		"jwks_uri":                                      iss + "/keys",
+		"userinfo_endpoint":                             iss + "/userinfo",
+		"end_session_endpoint":                          iss + "/oidc/logout",
+		"revocation_endpoint":                           iss + "/oauth/revoke",
+		"introspection_endpoint":                        iss + "/oauth/introspect",
+		"response_types_supported":                      []string{"code"},
+		"response_modes_supported":                      []string{"query"},
+		"grant_types_supported":                         []string{"authorization_code", "refresh_token", "client_credentials"},
+		"subject_types_supported":                       []string{"public"},
+		"id_token_signing_alg_values_supported":         []string{string(signing.Alg)},
+		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
+		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":              []string{"S256"},
+		"scopes_supported":                              supportedScopes,
+		"claims_supported": []string{"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "amr",
+			"oid", "sid", "client_id", "email", "email_verified", "name", "given_name", "family_name", "locale", "picture"},
+		"prompt_values_supported":                        knownPrompts,
+		"claims_parameter_supported":                     false,
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                false,
+		"backchannel_logout_supported":                   true,
+		"backchannel_logout_session_supported":           true,
 		"authorization_response_iss_parameter_supported": true,
 	})
 }

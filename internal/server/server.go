@@ -29,6 +29,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/pagetoken"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
+	"github.com/gatehouse/gatehouse/internal/rbac"
+	"github.com/gatehouse/gatehouse/internal/sessions"
+	"github.com/gatehouse/gatehouse/internal/settings"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -44,6 +47,13 @@ type Server struct {
 	Bootstrap *Bootstrap
 	// Accounts is exposed for tests and benchmarks that seed data directly.
 	Accounts *accounts.Service
+	// OAuth and Sessions are the authorization server and the session
+	// service, for the hosted login UI and for tests.
+	OAuth    *oauth.Server
+	Sessions *sessions.Service
+	// Settings holds the environment's redirects, branding and session
+	// policy, for the hosted login UI and for tests.
+	Settings *settings.Service
 }
 
 // nowUTC is the default clock: UTC at the microsecond precision the store
@@ -81,6 +91,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	if err != nil {
 		return nil, err
 	}
+	if cfg.LocalTrial() {
+		log.Warn("production environment on a loopback http public URL: fine for a local trial; serve it over https before anyone else uses it",
+			"public_url", cfg.PublicURL)
+	}
 	if st.Dialect() == store.Postgres && cfg.SecretKey == "" {
 		log.Warn("signing keys are encrypted with the key generated in the data directory; set --secret-key (GATEHOUSE_SECRET_KEY) so other nodes sharing this database can start",
 			"secret_key_file", filepath.Join(cfg.DataDir, "secret.key"))
@@ -102,7 +116,14 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		return nil, err
 	}
 	oa := &oauth.Server{Issuer: cfg.PublicURL, Keys: keys, Clients: clientsFor(env.ID), IDs: ids, Now: now, TokenTTL: cfg.TokenTTL, Log: log}
-	apiHandler, err := api.Handler(api.Config{Accounts: acc, Tokens: oa, Limiter: ratelimit.New(cfg.APIRateLimit, cfg.APIRateBurst), Now: now, Log: log})
+	sess := &sessions.Service{Store: st, IDs: ids, Now: now, EnvID: env.ID, Pages: pagetoken.New(ptKey), Ended: oa.BackChannelLogout}
+	oa.Store, oa.EnvID, oa.Sessions = st, env.ID, sess
+	oa.Permissions = oauth.StorePermissions{Store: st, EnvID: env.ID}
+	roles := &rbac.Service{Store: st, IDs: ids, Now: now, EnvID: env.ID, Accounts: acc}
+	set := &settings.Service{Store: st, IDs: ids, Now: now, EnvID: env.ID}
+	// The environment's redirect URLs and session policy govern the flows.
+	oa.Redirects, sess.Policies = set, set
+	apiHandler, err := api.Handler(api.Config{Accounts: acc, RBAC: roles, Sessions: sess, Settings: set, Tokens: oa, Limiter: ratelimit.New(cfg.APIRateLimit, cfg.APIRateBurst), Now: now, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +154,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		return nil, fmt.Errorf("creating the first API client: %w", err)
 	}
 	return &Server{
-		cfg: cfg, log: log, store: st, Bootstrap: boot, Accounts: acc,
+		cfg: cfg, log: log, store: st, Bootstrap: boot, Accounts: acc, OAuth: oa, Sessions: sess, Settings: set,
 		handler: httpx.Middleware(log, now, mux),
 		mailer:  &mail.Worker{Store: st, EnvID: env.ID, SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, Now: now, Log: log},
 	}, nil

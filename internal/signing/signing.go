@@ -36,6 +36,7 @@ var ErrInvalidToken = errors.New("invalid token")
 // Keyring signs with the active key and verifies with every published key.
 type Keyring struct {
 	signer jose.Signer
+	priv   *rsa.PrivateKey // the active key, for SignAs
 	kid    string
 	public map[string]*rsa.PublicKey
 	jwks   []byte
@@ -119,7 +120,7 @@ func build(keys []*store.SigningKey, masterKey []byte) (*Keyring, error) {
 		if err != nil {
 			return nil, err
 		}
-		kr.kid = k.ID
+		kr.kid, kr.priv = k.ID, priv
 	}
 	if kr.signer == nil {
 		return nil, errors.New("no active signing key")

@@ -70,14 +70,17 @@ func (q *Q) GetOrganizationByExternalID(ctx context.Context, envID, externalID s
 	return scanOrg(q.queryRow(ctx, `SELECT `+orgColumns+` FROM organizations WHERE env_id = $1 AND external_id = $2`, envID, externalID))
 }
 
-// DeleteOrganization removes an organization; its memberships go with it
-// (ON DELETE CASCADE) and its users remain.
+// DeleteOrganization removes an organization; its memberships and its own
+// roles go with it, and its users remain.
 func (q *Q) DeleteOrganization(ctx context.Context, envID, id string) error {
 	if _, err := q.exec(ctx, `DELETE FROM membership_roles WHERE env_id = $1 AND org_id = $2`, envID, id); err != nil {
 		return mapErr(err)
 	}
 	if _, err := q.exec(ctx, `DELETE FROM memberships WHERE env_id = $1 AND org_id = $2`, envID, id); err != nil {
 		return mapErr(err)
+	}
+	if err := q.deleteOrganizationRoles(ctx, envID, id); err != nil {
+		return err
 	}
 	res, err := q.exec(ctx, `DELETE FROM organizations WHERE env_id = $1 AND id = $2`, envID, id)
 	return mustAffect(res, err)

@@ -246,6 +246,8 @@ var constraintFields = map[string]string{
 	"roles_name":                "name",
 	"memberships_pkey":          "membership",
 	"membership_roles_pkey":     "roles",
+	"permissions_name":          "name",
+	"role_permissions_pkey":     "permissions",
 }
 
 // sqliteColumnsFields maps SQLite's "UNIQUE constraint failed: t.a, t.b"
@@ -257,6 +259,8 @@ var sqliteColumnsFields = map[string]string{
 	"roles.env_id, roles.org_id, roles.name":                                      "name",
 	"memberships.org_id, memberships.user_id":                                     "membership",
 	"membership_roles.org_id, membership_roles.user_id, membership_roles.role_id": "roles",
+	"permissions.env_id, permissions.name":                                        "name",
+	"role_permissions.role_id, role_permissions.permission_id":                    "permissions",
 }
 
 // mapErr turns driver errors into the package's sentinels.
