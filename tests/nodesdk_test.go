@@ -5,10 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/accounts"
 	"github.com/gatehouse/gatehouse/internal/servertest"
+	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/testdb"
 )
 
@@ -38,7 +41,10 @@ func TestNodeSDK(t *testing.T) {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, node, args...)
 		cmd.Dir = "node"
+		userID, sessionIDs := seedSessions(t, in)
 		cmd.Env = append(os.Environ(),
+			"GATEHOUSE_SEED_USER_ID="+userID,
+			"GATEHOUSE_SEED_SESSION_IDS="+strings.Join(sessionIDs, ","),
 			"GATEHOUSE_URL="+in.URL,
 			"GATEHOUSE_CLIENT_ID="+servertest.ClientID,
 			"GATEHOUSE_CLIENT_SECRET="+servertest.ClientSecret,
@@ -50,4 +56,29 @@ func TestNodeSDK(t *testing.T) {
 		}
 		t.Logf("%s", out)
 	})
+}
+
+// seedSessions makes a user with three live sessions for the session suite:
+// sessions come from logins, which the SDK cannot perform.
+func seedSessions(t *testing.T, in *servertest.Instance) (string, []string) {
+	t.Helper()
+	ctx := context.Background()
+	name, ext, email := "Session Co", "node-sessions-org", "node-sessions@example.com"
+	org, err := in.Server.Accounts.CreateOrganization(ctx, accounts.OrgFields{DisplayName: &name, ExternalID: &ext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := in.Server.Accounts.CreateUserAndMembership(ctx, org.ID, accounts.UserFields{Email: &email}, accounts.MembershipFields{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := 0; i < 3; i++ {
+		s, _, err := in.Server.Sessions.Create(ctx, sessions.NewSession{UserID: u.ID, OrgID: org.ID, AMR: []string{"otp"}, UserAgent: "node-suite", IP: "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s.ID)
+	}
+	return u.ID, ids
 }
