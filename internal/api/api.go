@@ -75,6 +75,8 @@ func Handler(cfg Config) (http.Handler, error) {
 	add(rolesv1connect.RolesServiceName, p, h)
 	p, h = gatehousev1connect.NewSettingsServiceHandler(&settingsAPI{svc: cfg.Settings}, opts...)
 	add(gatehousev1connect.SettingsServiceName, p, h)
+	p, h = gatehousev1connect.NewImportServiceHandler(&importAPI{svc: cfg.Accounts}, opts...)
+	add(gatehousev1connect.ImportServiceName, p, h)
 
 	var services []*vanguard.Service
 	var descs []protoreflect.ServiceDescriptor

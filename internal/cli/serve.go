@@ -42,6 +42,12 @@ secret once.`,
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&cfg.SMTPURL, "smtp-url", "", "smtp://user:password@host:587 to deliver email")
 	fs.StringVar(&cfg.MailFrom, "mail-from", cfg.MailFrom, "sender of outgoing email")
+	fs.StringVar(&cfg.AllowSignup, "allow-signup", "", "true or false: may unknown emails create an account on the login page (default true in development, false in production)")
+	fs.StringVar(&cfg.Legacy.Issuer, "legacy-issuer", "", "iss of the legacy system's tokens that /oauth/token may exchange for Gatehouse tokens (RFC 8693)")
+	fs.StringVar(&cfg.Legacy.JWKSURL, "legacy-jwks-url", "", "JWKS URL of the legacy issuer (RS256, ES256, ES384)")
+	fs.StringVar(&cfg.Legacy.HSSecret, "legacy-hs-secret", "", "shared HMAC secret of the legacy issuer (HS256, HS384, HS512), instead of a JWKS; prefer the env variable")
+	fs.StringVar(&cfg.Legacy.Audience, "legacy-audience", "", "audience the legacy tokens must carry")
+	fs.StringVar(&cfg.Legacy.SubjectClaim, "legacy-subject-claim", "external_id", "how a legacy token finds its user: external_id (its sub) or email (its email claim)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json or text")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	env := &envFlags{fs: fs}
@@ -51,7 +57,10 @@ secret once.`,
 		{"secret-key", "GATEHOUSE_SECRET_KEY"},
 		{"token-ttl", "GATEHOUSE_TOKEN_TTL"}, {"api-rate-limit", "GATEHOUSE_API_RATE_LIMIT"},
 		{"api-rate-burst", "GATEHOUSE_API_RATE_BURST"}, {"shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT"},
-		{"smtp-url", "GATEHOUSE_SMTP_URL"}, {"mail-from", "GATEHOUSE_MAIL_FROM"},
+		{"smtp-url", "GATEHOUSE_SMTP_URL"}, {"mail-from", "GATEHOUSE_MAIL_FROM"}, {"allow-signup", "GATEHOUSE_ALLOW_SIGNUP"},
+		{"legacy-issuer", "GATEHOUSE_LEGACY_ISSUER"}, {"legacy-jwks-url", "GATEHOUSE_LEGACY_JWKS_URL"},
+		{"legacy-hs-secret", "GATEHOUSE_LEGACY_HS_SECRET"}, {"legacy-audience", "GATEHOUSE_LEGACY_AUDIENCE"},
+		{"legacy-subject-claim", "GATEHOUSE_LEGACY_SUBJECT_CLAIM"},
 		{"log-format", "GATEHOUSE_LOG_FORMAT"}, {"log-level", "GATEHOUSE_LOG_LEVEL"},
 	} {
 		env.bind(b[0], b[1])

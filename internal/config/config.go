@@ -37,9 +37,31 @@ type Config struct {
 	SMTPURL  string // smtp://user:pass@host:port or smtps://...
 	MailFrom string
 
+	// AllowSignup is "true" or "false": whether unknown emails may create
+	// an account on the hosted login page; empty means true in development
+	// environments and false in production (see SignupAllowed).
+	AllowSignup string
+
+	// Legacy is the issuer of the system being migrated from, whose tokens
+	// /oauth/token exchanges for Gatehouse tokens (RFC 8693); off when
+	// Legacy.Issuer is empty. See docs/configuration.md.
+	Legacy LegacyIssuer
+
 	LogFormat string // json or text
 	LogLevel  string // debug, info, warn, error
 }
+
+// LegacyIssuer configures token exchange for one legacy issuer.
+type LegacyIssuer struct {
+	Issuer       string // the iss of its tokens
+	JWKSURL      string // where its public keys are (RS256, ES256, ES384)
+	HSSecret     string // or the shared HMAC secret (HS256, HS384, HS512)
+	Audience     string // must be in the tokens' aud
+	SubjectClaim string // external_id (sub is the user's external_id) or email
+}
+
+// Enabled reports whether a legacy issuer is configured.
+func (l LegacyIssuer) Enabled() bool { return l.Issuer != "" }
 
 // Defaults returns the configuration of a plain `gatehouse serve`.
 func Defaults() Config {
@@ -113,6 +135,12 @@ func (c *Config) Resolve() error {
 			bad("--smtp-url: must look like smtp://user:password@host:587 or smtps://...")
 		}
 	}
+	switch c.AllowSignup {
+	case "", "true", "false":
+	default:
+		bad("--allow-signup %q: must be true or false", c.AllowSignup)
+	}
+	c.Legacy.check(bad)
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("--log-format %q: must be json or text", c.LogFormat)
 	}
@@ -145,6 +173,15 @@ func (c *Config) EnvironmentType() string {
 	return "production"
 }
 
+// SignupAllowed reports whether people may sign themselves up on the
+// hosted login page: --allow-signup when given, else only in development.
+func (c *Config) SignupAllowed() bool {
+	if c.AllowSignup != "" {
+		return c.AllowSignup == "true"
+	}
+	return c.EnvironmentType() == "development"
+}
+
 // LocalTrial reports whether a production environment runs on a loopback
 // http public URL: allowed, for trying production rules on one machine,
 // but worth a warning at start.
@@ -162,4 +199,36 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+// check validates the legacy issuer settings, if any is set.
+func (l *LegacyIssuer) check(bad func(string, ...any)) {
+	if l.Issuer == "" && l.JWKSURL == "" && l.HSSecret == "" && l.Audience == "" &&
+		(l.SubjectClaim == "" || l.SubjectClaim == "external_id") {
+		return // token exchange is off
+	}
+	if l.Issuer == "" {
+		bad("--legacy-issuer is required when any --legacy-* option is set")
+	}
+	if l.Audience == "" {
+		bad("--legacy-audience is required with --legacy-issuer: tokens issued for another audience must not be exchanged")
+	}
+	switch {
+	case (l.JWKSURL == "") == (l.HSSecret == ""):
+		bad("--legacy-issuer needs exactly one of --legacy-jwks-url and --legacy-hs-secret")
+	case l.JWKSURL != "":
+		u, err := url.Parse(l.JWKSURL)
+		if err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) || u.Host == "" {
+			bad("--legacy-jwks-url %q: must be an https URL (http only on a loopback address)", l.JWKSURL)
+		}
+	case len(l.HSSecret) < 32:
+		bad("--legacy-hs-secret: must be at least 32 characters (HS256 needs a 256-bit key)")
+	}
+	switch l.SubjectClaim {
+	case "":
+		l.SubjectClaim = "external_id"
+	case "external_id", "email":
+	default:
+		bad("--legacy-subject-claim %q: must be external_id or email", l.SubjectClaim)
+	}
 }

@@ -93,6 +93,8 @@ type tokenSet struct {
 	issued  time.Time
 	ttl     time.Duration // of the access token
 	refresh string        // the new refresh token, "" for none
+	// issuedType is issued_token_type for a token exchange (RFC 8693).
+	issuedType string
 }
 
 // accessTTL is the life of a user access token under a session in orgID:
@@ -212,6 +214,9 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, ts *tokenSet) {
 		"scope": strings.Join(ts.scopes, " ")}
 	if ts.refresh != "" {
 		body["refresh_token"] = ts.refresh
+	}
+	if ts.issuedType != "" {
+		body["issued_token_type"] = ts.issuedType
 	}
 	if hasScope(ts.scopes, ScopeOpenID) {
 		c := s.idClaims(ts.user, ts.ses, ts.client.ID, ts.scopes, ts.issued)

@@ -66,6 +66,9 @@ type Server struct {
 	// HTTPClient delivers back-channel logout tokens; nil uses a client
 	// with a 5 s timeout that follows no redirects.
 	HTTPClient *http.Client
+	// Exchange, when set, enables the token-exchange grant for tokens of
+	// legacy issuers (exchange.go).
+	Exchange *TokenExchange
 
 	verified   verifiedCache
 	background sync.WaitGroup
@@ -160,6 +163,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.authorizationCode(w, r)
 	case "refresh_token":
 		s.refreshToken(w, r)
+	case GrantTypeTokenExchange:
+		s.tokenExchange(w, r)
 	case "":
 		tokenError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
 	default:
@@ -253,7 +258,7 @@ func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
 		"introspection_endpoint":                        iss + "/oauth/introspect",
 		"response_types_supported":                      []string{"code"},
 		"response_modes_supported":                      []string{"query"},
-		"grant_types_supported":                         []string{"authorization_code", "refresh_token", "client_credentials"},
+		"grant_types_supported":                         s.grantTypes(),
 		"subject_types_supported":                       []string{"public"},
 		"id_token_signing_alg_values_supported":         []string{string(signing.Alg)},
 		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},

@@ -6,6 +6,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -25,6 +27,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/id"
+	"github.com/gatehouse/gatehouse/internal/login"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/pagetoken"
@@ -54,6 +57,9 @@ type Server struct {
 	// Settings holds the environment's redirects, branding and session
 	// policy, for the hosted login UI and for tests.
 	Settings *settings.Service
+	// Login is the hosted login UI, for tests that adjust its limits
+	// before sending requests.
+	Login *login.Handler
 }
 
 // nowUTC is the default clock: UTC at the microsecond precision the store
@@ -123,6 +129,18 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	set := &settings.Service{Store: st, IDs: ids, Now: now, EnvID: env.ID}
 	// The environment's redirect URLs and session policy govern the flows.
 	oa.Redirects, sess.Policies = set, set
+	// Token exchange for the cut-over from a legacy auth system.
+	if l := cfg.Legacy; l.Enabled() {
+		var secret []byte
+		if l.HSSecret != "" {
+			secret = []byte(l.HSSecret)
+		}
+		oa.Exchange, err = oauth.NewTokenExchange([]oauth.LegacyIssuer{{Issuer: l.Issuer, Audience: l.Audience,
+			JWKSURL: l.JWKSURL, HSSecret: secret, Match: l.SubjectClaim}}, nil, now)
+		if err != nil {
+			return nil, fmt.Errorf("legacy issuer: %w", err)
+		}
+	}
 	apiHandler, err := api.Handler(api.Config{Accounts: acc, RBAC: roles, Sessions: sess, Settings: set, Tokens: oa, Limiter: ratelimit.New(cfg.APIRateLimit, cfg.APIRateBurst), Now: now, Log: log})
 	if err != nil {
 		return nil, err
@@ -146,6 +164,17 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	if cfg.Dev {
 		mux.Handle("GET /dev/outbox", mail.Outbox(st, env.ID))
 	}
+	// The hosted login: its code key is derived from the master key, so
+	// stored codes mean nothing without the server's secret.
+	codeKey := hmac.New(sha256.New, mk)
+	codeKey.Write([]byte("gatehouse login code key v1"))
+	lg := &login.Handler{OAuth: oa, Sessions: sess, Accounts: acc, Settings: set, Store: st, IDs: ids, EnvID: env.ID,
+		PublicURL: cfg.PublicURL, Now: now, Log: log.With("component", "login"), SignupAllowed: cfg.SignupAllowed(),
+		CodeKey: codeKey.Sum(nil)}
+	if err := lg.Init(); err != nil {
+		return nil, err
+	}
+	lg.Mount(mux)
 	mux.Handle("/", apiHandler)
 
 	// Last, so that a failed first start leaves no client behind whose
@@ -154,7 +183,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		return nil, fmt.Errorf("creating the first API client: %w", err)
 	}
 	return &Server{
-		cfg: cfg, log: log, store: st, Bootstrap: boot, Accounts: acc, OAuth: oa, Sessions: sess, Settings: set,
+		cfg: cfg, log: log, store: st, Bootstrap: boot, Accounts: acc, OAuth: oa, Sessions: sess, Settings: set, Login: lg,
 		handler: httpx.Middleware(log, now, mux),
 		mailer:  &mail.Worker{Store: st, EnvID: env.ID, SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, Now: now, Log: log},
 	}, nil

@@ -1,0 +1,318 @@
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// The generic format: Gatehouse's own interchange for home-grown systems,
+// in JSON Lines or CSV (chosen by the file extension, .csv for CSV).
+//
+// JSONL: one object per line, "type" saying what it is:
+//
+//	{"type": "organization", "external_id": "org_123", "display_name": "Megasoft Inc", "metadata": {"plan": "enterprise"}}
+//	{"type": "user", "email": "user@example.com", "first_name": "John", "last_name": "Doe", "email_verified": true,
+//	 "external_id": "usr_987", "metadata": {"department": "engineering"},
+//	 "password_hash": "$2b$10$...",
+//	 "memberships": [{"organization_external_id": "org_123", "roles": ["admin"], "metadata": {}}]}
+//
+// password_hash is any encoding docs/migrating.md lists; instead of it a
+// user may carry custom_password_hash in Auth0's bulk-import shape
+// (CustomPasswordHash). Non-string metadata values are kept as JSON text.
+// Blank lines are skipped; an unknown field is an error naming it.
+//
+// CSV: a header row, then one row per membership (a user in three
+// organizations has three rows, the user's own columns repeated or left
+// empty after the first). Columns: email, external_id, first_name,
+// last_name, name, locale, email_verified (true/false), password_hash,
+// custom_password_hash (JSON), metadata (a JSON object) or metadata.<key>,
+// organization_external_id, organization_display_name (creates the
+// organization when set), roles (names separated by ';') and
+// membership_metadata (a JSON object).
+
+// genericUser is a JSONL line of either type.
+type genericLine struct {
+	Type               string              `json:"type"`
+	ExternalID         string              `json:"external_id"`
+	DisplayName        string              `json:"display_name"`
+	Metadata           map[string]any      `json:"metadata"`
+	Email              string              `json:"email"`
+	FirstName          string              `json:"first_name"`
+	LastName           string              `json:"last_name"`
+	Name               string              `json:"name"`
+	Locale             string              `json:"locale"`
+	EmailVerified      *bool               `json:"email_verified"`
+	PasswordHash       string              `json:"password_hash"`
+	CustomPasswordHash *CustomPasswordHash `json:"custom_password_hash"`
+	Memberships        []struct {
+		OrganizationExternalID string         `json:"organization_external_id"`
+		Roles                  []string       `json:"roles"`
+		Metadata               map[string]any `json:"metadata"`
+	} `json:"memberships"`
+}
+
+func readGeneric(paths []string, _ Options) (*Dataset, error) {
+	d := &Dataset{}
+	for _, p := range paths {
+		var err error
+		if strings.EqualFold(filepath.Ext(p), ".csv") {
+			err = readGenericCSV(d, p)
+		} else {
+			err = readGenericJSONL(d, p)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+func readGenericJSONL(d *Dataset, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	name := filepath.Base(path)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		src := fmt.Sprintf("%s:%d", name, n)
+		var g genericLine
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&g); err != nil {
+			d.Rejected = append(d.Rejected, Rejection{Kind: "line", Source: src, Field: "line", Rule: "json", Reason: err.Error()})
+			continue
+		}
+		switch g.Type {
+		case "organization":
+			d.Organizations = append(d.Organizations, Organization{Source: src, ExternalID: strings.TrimSpace(g.ExternalID),
+				DisplayName: g.DisplayName, Metadata: stringMap(g.Metadata)})
+		case "user":
+			u := User{Source: src, Email: g.Email, ExternalID: strings.TrimSpace(g.ExternalID), FirstName: g.FirstName,
+				LastName: g.LastName, Name: g.Name, Locale: g.Locale, EmailVerified: g.EmailVerified,
+				Metadata: stringMap(g.Metadata), PasswordHash: g.PasswordHash}
+			for _, m := range g.Memberships {
+				u.Memberships = append(u.Memberships, Membership{OrganizationExternalID: strings.TrimSpace(m.OrganizationExternalID),
+					Roles: cleanRoles(m.Roles), Metadata: stringMap(m.Metadata)})
+			}
+			if g.CustomPasswordHash != nil {
+				if g.PasswordHash != "" {
+					d.rejectUser(u, "custom_password_hash", "conflict", "give password_hash or custom_password_hash, not both")
+					continue
+				}
+				if !d.setCustom(&u, g.CustomPasswordHash) {
+					continue
+				}
+			}
+			d.Users = append(d.Users, u)
+		default:
+			d.Rejected = append(d.Rejected, Rejection{Kind: "line", Source: src, Field: "type", Rule: "required",
+				Reason: fmt.Sprintf("type %q: want \"organization\" or \"user\"", g.Type)})
+		}
+	}
+	return sc.Err()
+}
+
+// setCustom converts a custom_password_hash into u, or rejects u.
+func (d *Dataset) setCustom(u *User, c *CustomPasswordHash) bool {
+	h, err := c.Encode()
+	var he *hashError
+	if errors.As(err, &he) {
+		d.rejectUser(*u, "custom_password_hash", he.rule, "%s", he.msg)
+		return false
+	}
+	u.PasswordHash = h
+	return true
+}
+
+// csvColumns are the generic CSV's columns; metadata.<key> columns come
+// besides.
+var csvColumns = map[string]bool{
+	"email": true, "external_id": true, "first_name": true, "last_name": true, "name": true, "locale": true,
+	"email_verified": true, "password_hash": true, "custom_password_hash": true, "metadata": true,
+	"organization_external_id": true, "organization_display_name": true, "roles": true, "membership_metadata": true,
+}
+
+func readGenericCSV(d *Dataset, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return fmt.Errorf("%s: reading the header: %w", path, err)
+	}
+	cols := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		if !csvColumns[h] && !strings.HasPrefix(h, "metadata.") {
+			return fmt.Errorf("%s: unknown column %q (see docs/migrating.md for the generic CSV columns)", path, header[i])
+		}
+		cols[h] = i
+	}
+	if _, ok := cols["email"]; !ok {
+		return fmt.Errorf("%s: the header has no email column", path)
+	}
+	name := filepath.Base(path)
+	byKey := map[string]int{} // user key -> index in d.Users
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := r.FieldPos(0)
+		src := fmt.Sprintf("%s:%d", name, line)
+		if err != nil {
+			d.Rejected = append(d.Rejected, Rejection{Kind: "line", Source: src, Field: "line", Rule: "csv", Reason: err.Error()})
+			continue
+		}
+		col := func(c string) string {
+			if i, ok := cols[c]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		u := User{Source: src, Email: col("email"), ExternalID: col("external_id"), FirstName: col("first_name"),
+			LastName: col("last_name"), Name: col("name"), Locale: col("locale"), PasswordHash: col("password_hash")}
+		if v := col("email_verified"); v != "" {
+			b, err := parseBool(v)
+			if err != nil {
+				d.rejectUser(u, "email_verified", "format", "%q is not true or false", v)
+				continue
+			}
+			u.EmailVerified = &b
+		}
+		if u.Metadata, err = csvMetadata(col("metadata")); err != nil {
+			d.rejectUser(u, "metadata", "json", "must be a JSON object: %v", err)
+			continue
+		}
+		for c, i := range cols {
+			if k, ok := strings.CutPrefix(c, "metadata."); ok && i < len(rec) && rec[i] != "" {
+				if u.Metadata == nil {
+					u.Metadata = map[string]string{}
+				}
+				u.Metadata[k] = rec[i]
+			}
+		}
+		if c := col("custom_password_hash"); c != "" {
+			var ch CustomPasswordHash
+			if err := json.Unmarshal([]byte(c), &ch); err != nil {
+				d.rejectUser(u, "custom_password_hash", "json", "must be a JSON object: %v", err)
+				continue
+			}
+			if !d.setCustom(&u, &ch) {
+				continue
+			}
+		}
+		if org := col("organization_external_id"); org != "" {
+			mm, err := csvMetadata(col("membership_metadata"))
+			if err != nil {
+				d.rejectUser(u, "membership_metadata", "json", "must be a JSON object: %v", err)
+				continue
+			}
+			u.Memberships = []Membership{{OrganizationExternalID: org, Roles: cleanRoles(strings.Split(col("roles"), ";")), Metadata: mm}}
+			if dn := col("organization_display_name"); dn != "" {
+				d.Organizations = append(d.Organizations, Organization{Source: src, ExternalID: org, DisplayName: dn})
+			}
+		}
+		key := strings.ToLower(u.Email)
+		if u.ExternalID != "" {
+			key = "ext:" + u.ExternalID
+		}
+		j, seen := byKey[key]
+		if !seen {
+			byKey[key] = len(d.Users)
+			d.Users = append(d.Users, u)
+			continue
+		}
+		if field := mergeUser(&d.Users[j], u); field != "" {
+			d.rejectUser(u, field, "conflict", "differs from the same user's row %s", d.Users[j].Source)
+		}
+	}
+	return nil
+}
+
+// mergeUser adds a further CSV row of the same user to it: its non-empty
+// fields must agree with the first row's, and its membership is added. It
+// returns the field that disagrees, or "".
+func mergeUser(into *User, u User) string {
+	for _, f := range []struct {
+		name     string
+		dst, val *string
+	}{{"email", &into.Email, &u.Email}, {"first_name", &into.FirstName, &u.FirstName}, {"last_name", &into.LastName, &u.LastName},
+		{"name", &into.Name, &u.Name}, {"locale", &into.Locale, &u.Locale}, {"password_hash", &into.PasswordHash, &u.PasswordHash}} {
+		if *f.val != "" && *f.dst != "" && !strings.EqualFold(*f.val, *f.dst) {
+			return f.name
+		}
+	}
+	if u.EmailVerified != nil && into.EmailVerified != nil && *u.EmailVerified != *into.EmailVerified {
+		return "email_verified"
+	}
+	if len(u.Metadata) > 0 && len(into.Metadata) > 0 && !sameMap(u.Metadata, into.Metadata) {
+		return "metadata"
+	}
+	for _, m := range u.Memberships {
+		for _, have := range into.Memberships {
+			if have.OrganizationExternalID == m.OrganizationExternalID {
+				return "organization_external_id"
+			}
+		}
+	}
+	set := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	set(&into.FirstName, u.FirstName)
+	set(&into.LastName, u.LastName)
+	set(&into.Name, u.Name)
+	set(&into.Locale, u.Locale)
+	set(&into.PasswordHash, u.PasswordHash)
+	if into.EmailVerified == nil {
+		into.EmailVerified = u.EmailVerified
+	}
+	if len(into.Metadata) == 0 {
+		into.Metadata = u.Metadata
+	}
+	into.Memberships = append(into.Memberships, u.Memberships...)
+	return ""
+}
+
+func csvMetadata(s string) (map[string]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	return stringMap(m), nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "yes", "y":
+		return true, nil
+	case "no", "n":
+		return false, nil
+	}
+	return strconv.ParseBool(s)
+}

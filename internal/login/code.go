@@ -1,0 +1,255 @@
+package login
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/id"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// newCode returns 6 uniformly random digits from crypto/rand.
+func newCode() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		panic("login: no randomness: " + err.Error())
+	}
+	return fmt.Sprintf("%06d", n.Int64())
+}
+
+// codeHash is the stored form of a code: an HMAC under the server's code
+// key, bound to the challenge, so the database alone does not give codes
+// away even though there are only a million of them.
+func (h *Handler) codeHash(challengeID, code string) string {
+	m := hmac.New(sha256.New, h.CodeKey)
+	m.Write([]byte(challengeID + ":" + code))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// live reports whether a challenge can still be used at now.
+func (h *Handler) live(c *store.LoginChallenge) bool {
+	return c.UsedAt.IsZero() && c.SupersededAt.IsZero() && h.Now().Before(c.ExpiresAt) && c.Attempts < MaxCodeTries
+}
+
+// sendChallenge emails a new code and magic link for the flow's email,
+// ending the older ones. For an unknown email the challenge is stored all
+// the same (so the request costs the same) but mailed only when the
+// environment allows sign-up. Too many requests for one email or from one
+// address send nothing and return a notice for the page instead, the same
+// for every email.
+func (h *Handler) sendChallenge(ctx context.Context, f *flow, u *store.User, ip string) (notice string, err error) {
+	norm := normEmail(f.d.Email)
+	perEmail, perIP := check{sendBucket(norm), h.Limits.SendPerEmail}, check{sendIPBucket(ip), h.Limits.SendPerIP}
+	wait, err := h.waitAny(ctx, perEmail, perIP)
+	if err != nil {
+		return "", err
+	}
+	if wait > 0 {
+		return "We have sent several codes recently. Use the newest one, or ask for another in " + waitText(wait) + ".", nil
+	}
+	now := h.Now()
+	code, token := newCode(), randomToken(32)
+	c := &store.LoginChallenge{ID: h.IDs.New("lch"), EnvID: h.EnvID, FlowID: f.row.ID, EmailNorm: norm,
+		LinkHash: hashSecret(token), CreatedAt: now, ExpiresAt: now.Add(CodeTTL)}
+	c.CodeHash = h.codeHash(c.ID, code)
+	// A11: links are built on the configured public URL, never on the
+	// request's Host or forwarded headers.
+	link := h.PublicURL + "/login/link?" + url.Values{"token": {token}}.Encode()
+	var mail *store.Email
+	switch {
+	case u != nil:
+		mail = &store.Email{Kind: "login_code", Subject: "Your sign-in code",
+			Body: fmt.Sprintf("Your sign-in code is %s\n\nIt expires in 10 minutes. Or sign in with this link, in the browser where you asked for it:\n%s\n\nIf you did not try to sign in, you can ignore this email.\n", code, link)}
+	case h.SignupAllowed:
+		mail = &store.Email{Kind: "signup_code", Subject: "Your code to create an account",
+			Body: fmt.Sprintf("Your code is %s\n\nEnter it to confirm your email and create your account. It expires in 10 minutes. Or continue with this link, in the browser where you asked for it:\n%s\n\nIf you did not ask for this, you can ignore this email.\n", code, link)}
+	}
+	err = h.Store.Tx(ctx, func(q *store.Q) error {
+		if err := q.CreateLoginChallenge(ctx, c); err != nil {
+			return err
+		}
+		if mail != nil {
+			mail.ID, mail.EnvID, mail.To, mail.CreatedAt = h.IDs.New(id.Email), h.EnvID, f.d.Email, now
+			if err := q.AddEmail(ctx, mail); err != nil {
+				return err
+			}
+		}
+		return h.hitIn(ctx, q, perEmail, perIP)
+	})
+	return "", err
+}
+
+// sendAndShowCode sends a challenge and moves the flow to the code step.
+func (h *Handler) sendAndShowCode(w http.ResponseWriter, r *http.Request, f *flow, u *store.User) {
+	notice, err := h.sendChallenge(r.Context(), f, u, clientIP(r))
+	if err != nil {
+		h.serverError(w, r, "sending a code", err)
+		return
+	}
+	f.d.Step, f.d.Notice = stepCode, notice
+	if err := h.save(r.Context(), f); err != nil {
+		h.serverError(w, r, "saving a login flow", err)
+		return
+	}
+	seeOther(w, flowURL(f))
+}
+
+// sendCode is POST /login/code/send: "email me a code instead" on the
+// password step, and "send a new code" on the code step.
+func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, f *flow) {
+	if f.d.UserID != "" || (f.d.Step != stepPassword && f.d.Step != stepCode) {
+		seeOther(w, flowURL(f))
+		return
+	}
+	u, _, err := h.lookup(r, normEmail(f.d.Email))
+	if err != nil {
+		h.serverError(w, r, "looking up a user", err)
+		return
+	}
+	h.sendAndShowCode(w, r, f, u)
+}
+
+// code is POST /login/code: checks the code against the flow's newest
+// challenge. Five wrong codes end a challenge; wrong codes also count per
+// account across challenges and per address (SECURITY-BAR A08, A09).
+func (h *Handler) code(w http.ResponseWriter, r *http.Request, f *flow) {
+	ctx := r.Context()
+	if f.d.Step != stepCode {
+		seeOther(w, flowURL(f))
+		return
+	}
+	code := strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("code")), " ", "")
+	norm, ip := normEmail(f.d.Email), clientIP(r)
+	acct, perIP := check{codeBucket(norm), h.Limits.CodePerAccount}, check{failIPBucket(ip), h.Limits.FailuresPerIP}
+	wait, err := h.waitAny(ctx, acct, perIP)
+	if err != nil {
+		h.serverError(w, r, "reading a throttle", err)
+		return
+	}
+	if wait > 0 {
+		h.renderCode(w, r, http.StatusTooManyRequests, f, "Too many wrong codes. Try again in "+waitText(wait)+".")
+		return
+	}
+	const dead = "This code has expired or can no longer be used. Ask for a new code."
+	c, err := h.Store.Q().LatestLoginChallenge(ctx, h.EnvID, f.row.ID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (!h.live(c) || c.EmailNorm != norm)) {
+		h.renderCode(w, r, http.StatusBadRequest, f, dead)
+		return
+	} else if err != nil {
+		h.serverError(w, r, "reading a code", err)
+		return
+	}
+	if len(code) != 6 || !hmac.Equal([]byte(h.codeHash(c.ID, code)), []byte(c.CodeHash)) {
+		n, err := h.Store.Q().FailLoginChallenge(ctx, h.EnvID, c.ID)
+		if err == nil {
+			err = h.hit(ctx, acct, perIP)
+		}
+		if err != nil {
+			h.serverError(w, r, "counting a wrong code", err)
+			return
+		}
+		h.Log.InfoContext(ctx, "login failed", "method", "otp", "ip", ip)
+		m := "That code is not right. Check the email and try again."
+		if n >= MaxCodeTries {
+			m = "That code is not right, and it can no longer be used. Ask for a new code."
+		}
+		h.renderCode(w, r, http.StatusBadRequest, f, m)
+		return
+	}
+	if err := h.Store.Q().UseLoginChallenge(ctx, h.EnvID, c.ID, h.Now(), MaxCodeTries); errors.Is(err, store.ErrNotFound) {
+		h.renderCode(w, r, http.StatusBadRequest, f, dead)
+		return
+	} else if err != nil {
+		h.serverError(w, r, "using a code", err)
+		return
+	}
+	if err := h.clear(ctx, acct.bucket); err != nil {
+		h.serverError(w, r, "resetting a throttle", err)
+		return
+	}
+	h.emailProven(w, r, f)
+}
+
+// emailProven continues a flow whose user has just shown they read the
+// email (a code or a magic link): sign in, or sign up an unknown email.
+func (h *Handler) emailProven(w http.ResponseWriter, r *http.Request, f *flow) {
+	u, err := h.Accounts.UserByEmail(r.Context(), normEmail(f.d.Email))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.serverError(w, r, "looking up a user", err)
+		return
+	}
+	h.authenticated(w, r, f, u, "otp", true)
+}
+
+// magic link tokens are 32 random bytes, base64url: 43 characters.
+const linkTokenLen = 43
+
+// linkPage is GET /login/link?token=...: it only shows a confirmation
+// form, so a mail scanner that fetches the link neither uses nor burns it
+// (SECURITY-BAR A10). The link works only in the browser whose flow asked
+// for it; elsewhere the page says to use that browser or the code.
+func (h *Handler) linkPage(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	f, c, status, m := h.linkChallenge(r, token)
+	if status != 0 {
+		h.message(w, r, status, f, m)
+		return
+	}
+	_ = c
+	h.renderLink(w, r, f, f.d.Email, token)
+}
+
+// linkChallenge finds the usable challenge of a magic link for this
+// browser, or the page to show instead.
+func (h *Handler) linkChallenge(r *http.Request, token string) (*flow, *store.LoginChallenge, int, msg) {
+	f, err := h.loadFlow(r)
+	if err != nil && !errors.Is(err, errNoFlow) {
+		return nil, nil, http.StatusInternalServerError, msg{Heading: "Something went wrong", Message: "Please try again in a moment."}
+	}
+	expired := msg{Heading: "This link has expired", Message: "Sign-in links work once, for 10 minutes. Ask for a new one.",
+		LinkURL: "/login", LinkText: "Start again"}
+	if f != nil {
+		expired.LinkURL = flowURL(f)
+	}
+	if len(token) != linkTokenLen {
+		return f, nil, http.StatusBadRequest, expired
+	}
+	c, err := h.Store.Q().LoginChallengeByLink(r.Context(), h.EnvID, hashSecret(token))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !h.live(c)) {
+		return f, nil, http.StatusBadRequest, expired
+	} else if err != nil {
+		return f, nil, http.StatusInternalServerError, msg{Heading: "Something went wrong", Message: "Please try again in a moment."}
+	}
+	if f == nil || f.row.ID != c.FlowID || normEmail(f.d.Email) != c.EmailNorm || f.d.UserID != "" {
+		return f, nil, http.StatusBadRequest, msg{Heading: "Open this link where you started",
+			Message: "For your security, a sign-in link works only in the browser where you asked for it. Open it there, or type the 6-digit code from the same email."}
+	}
+	return f, c, 0, msg{}
+}
+
+// consumeLink is POST /login/link: the confirmation; it uses the link.
+func (h *Handler) consumeLink(w http.ResponseWriter, r *http.Request, _ *flow) {
+	f, c, status, m := h.linkChallenge(r, r.PostFormValue("token"))
+	if status != 0 {
+		h.message(w, r, status, f, m)
+		return
+	}
+	if err := h.Store.Q().UseLoginChallenge(r.Context(), h.EnvID, c.ID, h.Now(), MaxCodeTries); errors.Is(err, store.ErrNotFound) {
+		h.message(w, r, http.StatusBadRequest, f, msg{Heading: "This link has expired",
+			Message: "Sign-in links work once, for 10 minutes. Ask for a new one.", LinkURL: flowURL(f), LinkText: "Start again"})
+		return
+	} else if err != nil {
+		h.serverError(w, r, "using a sign-in link", err)
+		return
+	}
+	h.emailProven(w, r, f)
+}

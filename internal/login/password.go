@@ -1,0 +1,125 @@
+package login
+
+import (
+	"bufio"
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/passwords"
+)
+
+// Password policy (NIST SP 800-63B section 5.1.1, ASVS 6.2): at least
+// MinPasswordLength characters, at most passwords.MaxPasswordLength bytes,
+// no composition rules, any Unicode, spaces included, compared byte for
+// byte (no trimming, folding or normalization), and not one of the most
+// common passwords.
+const MinPasswordLength = 8
+
+// commonPasswords are the 1,000 most common passwords of 8 characters or
+// more, in rank order, from the frequency list of zxcvbn 4.4.2 (MIT
+// licence, Dropbox), itself drawn from leaked-password corpora. Shorter
+// ones are refused by the length rule anyway.
+//
+//go:embed common-passwords.txt
+var commonPasswordsText []byte
+
+var commonPasswords = func() map[string]bool {
+	m := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(commonPasswordsText))
+	for sc.Scan() {
+		if w := strings.TrimSpace(sc.Text()); w != "" {
+			m[w] = true
+		}
+	}
+	return m
+}()
+
+// CheckPassword applies the password policy; the error is a sentence for
+// the user.
+func CheckPassword(pw, email string) error {
+	switch {
+	case utf8.RuneCountInString(pw) < MinPasswordLength:
+		return errors.New("Use at least 8 characters. A few words together make a strong password that is easy to remember.")
+	case len(pw) > passwords.MaxPasswordLength:
+		return errors.New("Use at most 1,024 bytes (about 250 characters or more).")
+	case !utf8.ValidString(pw):
+		return errors.New("The password contains characters that cannot be read. Please type it again.")
+	case commonPasswords[strings.ToLower(pw)]:
+		return errors.New("This password is one of the most common ones, which attackers try first. Choose another.")
+	case strings.EqualFold(strings.TrimSpace(pw), strings.TrimSpace(email)):
+		return errors.New("Do not use your email address as your password.")
+	}
+	return nil
+}
+
+// password is POST /login/password. Known and unknown emails, and users
+// without a password, go through the same steps: throttling, one argon2id
+// verification (a dummy one when there is no hash), the same counters and
+// the same answer on failure (SECURITY-BAR A01, A02, A03).
+func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
+	ctx := r.Context()
+	if f.d.Step != stepPassword {
+		seeOther(w, flowURL(f))
+		return
+	}
+	pw := r.PostFormValue("password")
+	norm, ip := normEmail(f.d.Email), clientIP(r)
+	acct, perIP := check{passwordBucket(norm), h.Limits.PasswordPerAccount}, check{failIPBucket(ip), h.Limits.FailuresPerIP}
+	wait, err := h.waitAny(ctx, acct, perIP)
+	if err != nil {
+		h.serverError(w, r, "reading a throttle", err)
+		return
+	}
+	if wait > 0 {
+		h.Log.InfoContext(ctx, "login throttled", "method", "password", "ip", ip)
+		h.renderPassword(w, r, http.StatusTooManyRequests, f, "Too many attempts. Wait "+waitText(wait)+
+			" before trying again, or ask for a code by email instead.")
+		return
+	}
+	userID, encoded, err := h.Store.Q().LoginLookup(ctx, h.EnvID, norm)
+	if err != nil {
+		h.serverError(w, r, "looking up a user", err)
+		return
+	}
+	ok, rehash := false, false
+	if encoded != "" {
+		ok, rehash, err = passwords.Verify(encoded, pw)
+		if err != nil && !errors.Is(err, passwords.ErrPasswordTooLong) {
+			h.Log.WarnContext(ctx, "a stored password hash cannot be used", "user_id", userID, "err", err)
+		}
+	} else {
+		passwords.DummyVerify(pw)
+	}
+	if !ok {
+		if err := h.hit(ctx, acct, perIP); err != nil {
+			h.serverError(w, r, "counting a failed attempt", err)
+			return
+		}
+		h.Log.InfoContext(ctx, "login failed", "method", "password", "ip", ip)
+		h.renderPassword(w, r, http.StatusBadRequest, f, "Incorrect email or password.")
+		return
+	}
+	if rehash {
+		// A legacy or outdated hash that just verified: store argon2id.
+		if nh, err := passwords.Hash(pw); err == nil {
+			if err := h.Accounts.RehashPassword(ctx, userID, nh); err != nil {
+				h.Log.WarnContext(ctx, "rehashing a password failed", "user_id", userID, "err", err)
+			}
+		}
+	}
+	u, err := h.flowUserByID(ctx, userID)
+	if err != nil || u == nil {
+		h.serverError(w, r, "reading a user", fmt.Errorf("user %s: %w", userID, err))
+		return
+	}
+	if err := h.clear(ctx, acct.bucket); err != nil {
+		h.serverError(w, r, "resetting a throttle", err)
+		return
+	}
+	h.authenticated(w, r, f, u, "pwd", false)
+}

@@ -1,0 +1,303 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Reads and writes of the bulk import (accounts.ImportBatch), which looks
+// up a whole batch of rows at once. Lookups go in chunks of importChunk
+// keys, the last chunk padded with repeats of its last key, so that every
+// query has one of a fixed set of shapes and stays in the statement cache
+// whatever the batch size.
+
+const importChunk = 100
+
+// chunks splits keys into importChunk-sized argument lists (after the
+// leading args), padding the last one.
+func chunks(keys []string, lead ...any) [][]any {
+	var out [][]any
+	for start := 0; start < len(keys); start += importChunk {
+		end := min(start+importChunk, len(keys))
+		args := append([]any{}, lead...)
+		for _, k := range keys[start:end] {
+			args = append(args, k)
+		}
+		for i := end - start; i < importChunk; i++ {
+			args = append(args, keys[end-1])
+		}
+		out = append(out, args)
+	}
+	return out
+}
+
+// UsersForImport returns, with memberships, the users whose external id is
+// in externalIDs or whose normalized email is in emailNorms, each once.
+func (q *Q) UsersForImport(ctx context.Context, envID string, externalIDs, emailNorms []string) ([]*User, error) {
+	var out []*User
+	seen := map[string]bool{}
+	for _, col := range []struct {
+		name string
+		keys []string
+	}{{"external_id", externalIDs}, {"email_norm", emailNorms}} {
+		for _, args := range chunks(col.keys, envID) {
+			rows, err := q.query(ctx, `SELECT `+userColumns+` FROM users WHERE env_id = $1 AND `+col.name+
+				` IN (`+placeholders(2, importChunk)+`)`, args...)
+			if err != nil {
+				return nil, mapErr(err)
+			}
+			for rows.Next() {
+				u, err := scanUser(rows)
+				if err != nil {
+					rows.Close()
+					return nil, err
+				}
+				if !seen[u.ID] {
+					seen[u.ID] = true
+					out = append(out, u)
+				}
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return nil, mapErr(err)
+			}
+		}
+	}
+	for start := 0; start < len(out); start += importChunk {
+		if err := q.attachMembershipsChunk(ctx, envID, out[start:min(start+importChunk, len(out))]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// attachMembershipsChunk is attachMemberships for at most importChunk
+// users, with padded arguments.
+func (q *Q) attachMembershipsChunk(ctx context.Context, envID string, users []*User) error {
+	ids := make([]string, len(users))
+	byUser := make(map[string]*User, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+		u.Memberships = []*Membership{}
+		byUser[u.ID] = u
+	}
+	args := chunks(ids, envID)[0]
+	in := placeholders(2, importChunk)
+	rows, err := q.query(ctx, `SELECT m.org_id, m.user_id, m.status, m.metadata, m.inviter_email, m.created_at,
+		m.updated_at, m.accepted_at, m.expires_at, m.resent_at, m.resent_count, o.display_name
+		FROM memberships m JOIN organizations o ON o.id = m.org_id AND o.env_id = m.env_id
+		WHERE m.env_id = $1 AND m.user_id IN (`+in+`) ORDER BY m.user_id, m.created_at, m.org_id`, args...)
+	if err != nil {
+		return mapErr(err)
+	}
+	type key struct{ org, user string }
+	index := map[key]*Membership{}
+	for rows.Next() {
+		m := &Membership{EnvID: envID, Roles: []RoleRef{}}
+		var meta string
+		var inviter sql.NullString
+		var created, updated int64
+		var accepted, expires, resent sql.NullInt64
+		if err := rows.Scan(&m.OrgID, &m.UserID, &m.Status, &meta, &inviter, &created, &updated, &accepted, &expires,
+			&resent, &m.ResentCount, &m.OrgName); err != nil {
+			rows.Close()
+			return mapErr(err)
+		}
+		m.Metadata, m.InviterEmail = decodeMap(meta), ptrString(inviter)
+		m.CreatedAt, m.UpdatedAt = fromMicros(created), fromMicros(updated)
+		m.AcceptedAt, m.ExpiresAt, m.ResentAt = fromMicros(accepted.Int64), fromMicros(expires.Int64), fromMicros(resent.Int64)
+		byUser[m.UserID].Memberships = append(byUser[m.UserID].Memberships, m)
+		index[key{m.OrgID, m.UserID}] = m
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return mapErr(err)
+	}
+	rrows, err := q.query(ctx, `SELECT mr.org_id, mr.user_id, r.id, r.name, r.display_name
+		FROM membership_roles mr JOIN roles r ON r.id = mr.role_id AND r.env_id = mr.env_id
+		WHERE mr.env_id = $1 AND mr.user_id IN (`+in+`) ORDER BY r.name`, args...)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer rrows.Close()
+	for rrows.Next() {
+		var org, user string
+		var r RoleRef
+		if err := rrows.Scan(&org, &user, &r.ID, &r.Name, &r.DisplayName); err != nil {
+			return mapErr(err)
+		}
+		if m := index[key{org, user}]; m != nil {
+			m.Roles = append(m.Roles, r)
+		}
+	}
+	return mapErr(rrows.Err())
+}
+
+// OrganizationsByExternalIDs returns the organizations with these external
+// ids, by external id.
+func (q *Q) OrganizationsByExternalIDs(ctx context.Context, envID string, externalIDs []string) (map[string]*Organization, error) {
+	out := map[string]*Organization{}
+	for _, args := range chunks(externalIDs, envID) {
+		rows, err := q.query(ctx, `SELECT `+orgColumns+` FROM organizations WHERE env_id = $1 AND external_id IN (`+
+			placeholders(2, importChunk)+`)`, args...)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		for rows.Next() {
+			o, err := scanOrg(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[*o.ExternalID] = o
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, mapErr(err)
+		}
+	}
+	return out, nil
+}
+
+// ScopedRole is a role with the scope it belongs to: OrgID is "" for an
+// environment role.
+type ScopedRole struct {
+	RoleRef
+	OrgID string
+}
+
+// RolesForImport returns the environment's roles and the own roles of the
+// listed organizations.
+func (q *Q) RolesForImport(ctx context.Context, envID string, orgIDs []string) ([]ScopedRole, error) {
+	var out []ScopedRole
+	scan := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return mapErr(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r ScopedRole
+			if err := rows.Scan(&r.ID, &r.Name, &r.DisplayName, &r.OrgID); err != nil {
+				return mapErr(err)
+			}
+			out = append(out, r)
+		}
+		return mapErr(rows.Err())
+	}
+	if err := scan(q.query(ctx, `SELECT id, name, display_name, org_id FROM roles WHERE env_id = $1 AND org_id = ''`, envID)); err != nil {
+		return nil, err
+	}
+	for _, args := range chunks(orgIDs, envID) {
+		if err := scan(q.query(ctx, `SELECT id, name, display_name, org_id FROM roles WHERE env_id = $1 AND org_id IN (`+
+			placeholders(2, importChunk)+`)`, args...)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// DefaultMemberRolesForImport returns the default member roles set for the
+// environment (key "") and for each listed organization that has its own.
+func (q *Q) DefaultMemberRolesForImport(ctx context.Context, envID string, orgIDs []string) (map[string]RoleRef, error) {
+	out := map[string]RoleRef{}
+	scan := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return mapErr(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var org string
+			var r RoleRef
+			if err := rows.Scan(&org, &r.ID, &r.Name, &r.DisplayName); err != nil {
+				return mapErr(err)
+			}
+			out[org] = r
+		}
+		return mapErr(rows.Err())
+	}
+	const sel = `SELECT d.org_id, r.id, r.name, r.display_name FROM role_defaults d JOIN roles r ON r.id = d.role_id
+		WHERE d.env_id = $1 AND d.kind = 'member' AND `
+	if err := scan(q.query(ctx, sel+`d.org_id = ''`, envID)); err != nil {
+		return nil, err
+	}
+	for _, args := range chunks(orgIDs, envID) {
+		if err := scan(q.query(ctx, sel+`d.org_id IN (`+placeholders(2, importChunk)+`)`, args...)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// UserImport records that a user arrived through an import, and which
+// password hash was last imported for them (migration 00006).
+type UserImport struct {
+	EnvID      string
+	UserID     string
+	HashSource string // see 00006_import.sql; "" when no hash was imported
+	HashFormat string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// UserImports returns the import records of the listed users, by user id.
+func (q *Q) UserImports(ctx context.Context, envID string, userIDs []string) (map[string]UserImport, error) {
+	out := map[string]UserImport{}
+	for _, args := range chunks(userIDs, envID) {
+		rows, err := q.query(ctx, `SELECT user_id, hash_source, hash_format, created_at, updated_at FROM user_imports
+			WHERE env_id = $1 AND user_id IN (`+placeholders(2, importChunk)+`)`, args...)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		for rows.Next() {
+			ui := UserImport{EnvID: envID}
+			var c, u int64
+			if err := rows.Scan(&ui.UserID, &ui.HashSource, &ui.HashFormat, &c, &u); err != nil {
+				rows.Close()
+				return nil, mapErr(err)
+			}
+			ui.CreatedAt, ui.UpdatedAt = fromMicros(c), fromMicros(u)
+			out[ui.UserID] = ui
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, mapErr(err)
+		}
+	}
+	return out, nil
+}
+
+// PutUserImport inserts or replaces a user's import record (created_at is
+// kept from the first one).
+func (q *Q) PutUserImport(ctx context.Context, ui UserImport) error {
+	_, err := q.exec(ctx, `INSERT INTO user_imports (user_id, env_id, hash_source, hash_format, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (user_id) DO UPDATE SET hash_source = excluded.hash_source, hash_format = excluded.hash_format,
+		updated_at = excluded.updated_at`,
+		ui.UserID, ui.EnvID, ui.HashSource, ui.HashFormat, micros(ui.CreatedAt), micros(ui.UpdatedAt))
+	return mapErr(err)
+}
+
+// PutImportedPasswordHash stores (or replaces) a user's password hash in
+// user_passwords (migration 00005, shared with the hosted login).
+func (q *Q) PutImportedPasswordHash(ctx context.Context, envID, userID, hash string, now time.Time) error {
+	_, err := q.exec(ctx, `INSERT INTO user_passwords (user_id, env_id, hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`,
+		userID, envID, hash, micros(now))
+	return mapErr(err)
+}
+
+// IsRetryable reports whether err is a transaction the database aborted
+// to break a deadlock or a serialization conflict (PostgreSQL 40P01 and
+// 40001), which succeeds when run again.
+func IsRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
