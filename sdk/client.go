@@ -259,6 +259,7 @@ func (c *Client) ManagementToken(ctx context.Context) (string, error) { return c
 // token is no good (it expired early, or keys rotated).
 type authInterceptor struct{ c *Client }
 
+// WrapUnary implements connect.Interceptor.
 func (a *authInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 		tok, err := a.c.tokens.token(ctx)
@@ -281,6 +282,7 @@ func (a *authInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	}
 }
 
+// WrapStreamingClient implements connect.Interceptor.
 func (a *authInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
 	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
 		conn := next(ctx, spec)
@@ -291,6 +293,8 @@ func (a *authInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) 
 	}
 }
 
+// WrapStreamingHandler implements connect.Interceptor (nothing to do on
+// the client side).
 func (a *authInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return next
 }

@@ -43,7 +43,7 @@ func (c *clock) Advance(d time.Duration) {
 // and mints tokens with its keys, so every way a token can be wrong can
 // be made.
 type issuer struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	mu    sync.Mutex
 	keys  map[string]*rsa.PrivateKey // published
@@ -51,7 +51,7 @@ type issuer struct {
 	clock *clock
 }
 
-func newIssuer(t *testing.T, clk *clock) *issuer {
+func newIssuer(t testing.TB, clk *clock) *issuer {
 	is := &issuer{t: t, keys: map[string]*rsa.PrivateKey{}, clock: clk}
 	is.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/keys" {
@@ -101,7 +101,7 @@ func (is *issuer) key(kid string) *rsa.PrivateKey {
 	return is.keys[kid]
 }
 
-func (is *issuer) client(t *testing.T, opts ...sdk.Option) *sdk.Client {
+func (is *issuer) client(t testing.TB, opts ...sdk.Option) *sdk.Client {
 	c, err := sdk.New(is.srv.URL, "skc_app", "", append([]sdk.Option{sdk.WithClock(is.clock.Now)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ type OAuthError struct {
 	Description string // error_description
 }
 
+// Error implements error.
 func (e *OAuthError) Error() string {
 	if e.Description == "" {
 		return fmt.Sprintf("gatehouse: %s (HTTP %d)", e.Code, e.StatusCode)

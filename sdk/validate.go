@@ -76,6 +76,7 @@ func (c *Claims) HasScope(s string) bool { return c != nil && slices.Contains(c.
 // audience decodes aud as an array or a single string (RFC 7519 4.1.3).
 type audience []string
 
+// UnmarshalJSON accepts a string or an array of strings.
 func (a *audience) UnmarshalJSON(b []byte) error {
 	var s string
 	if json.Unmarshal(b, &s) == nil {

@@ -50,6 +50,7 @@ func TestNodeSDK(t *testing.T) {
 			"GATEHOUSE_CLIENT_SECRET="+servertest.ClientSecret,
 			"NO_COLOR=1",
 		)
+		cmd.Env = append(cmd.Env, seedLogins(t, in)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("Node SDK suite failed: %v\n%s", err, out)

@@ -124,6 +124,7 @@ func (s *Service) ImportBatch(ctx context.Context, b ImportBatch) (*ImportResult
 	conflicts := map[*userRow]int{}
 	orgConflicts := map[*orgRow]int{}
 	aborted := 0
+	batched := true
 	for {
 		var p *importPlan
 		err := s.Store.Tx(ctx, func(q *store.Q) error {
@@ -131,8 +132,12 @@ func (s *Service) ImportBatch(ctx context.Context, b ImportBatch) (*ImportResult
 			if p, err = s.plan(ctx, q, orgs, users, false); err != nil {
 				return err
 			}
-			return s.write(ctx, q, p)
+			return s.write(ctx, q, p, batched)
 		})
+		if errors.Is(err, errBatchConflict) && batched {
+			batched = false // find the row: write row by row
+			continue
+		}
 		if store.IsRetryable(err) && aborted < maxConflictRetries {
 			aborted++ // a deadlock with a concurrent import: run again
 			continue
@@ -142,6 +147,9 @@ func (s *Service) ImportBatch(ctx context.Context, b ImportBatch) (*ImportResult
 			if err != nil {
 				return nil, err
 			}
+			// Keep the planner's picture of the growing tables current;
+			// failing that only costs speed, so it is not the caller's error.
+			_ = s.Store.AnalyzeIfStale(ctx)
 			return p.result(false), nil
 		}
 		// A concurrent writer took an email or external id between the
@@ -169,7 +177,9 @@ type rowConflict struct {
 	err   error
 }
 
-func (e *rowConflict) Error() string { return "import row conflict on " + e.field + ": " + e.err.Error() }
+func (e *rowConflict) Error() string {
+	return "import row conflict on " + e.field + ": " + e.err.Error()
+}
 func (e *rowConflict) Unwrap() error { return e.err }
 
 // asConflict wraps a store conflict for row; other errors pass through.

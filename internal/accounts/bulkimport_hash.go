@@ -82,7 +82,7 @@ func (s *Service) prepareHashes(ctx context.Context, rows []*userRow, dry bool) 
 		return nil
 	}
 	q := s.Store.Q()
-	found, err := q.UsersForImport(ctx, s.EnvID, exts, emails)
+	found, err := q.UsersForImportNoMemberships(ctx, s.EnvID, exts, emails)
 	if err != nil {
 		return err
 	}

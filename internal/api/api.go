@@ -24,11 +24,13 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/gatehouse/gatehouse/gen/gatehouse/v1/gatehousev1connect"
+	"github.com/gatehouse/gatehouse/gen/scalekit/v1/auditlogs/auditlogsv1connect"
 	"github.com/gatehouse/gatehouse/gen/scalekit/v1/organizations/organizationsv1connect"
 	"github.com/gatehouse/gatehouse/gen/scalekit/v1/roles/rolesv1connect"
 	"github.com/gatehouse/gatehouse/gen/scalekit/v1/sessions/sessionsv1connect"
 	"github.com/gatehouse/gatehouse/gen/scalekit/v1/users/usersv1connect"
 	"github.com/gatehouse/gatehouse/internal/accounts"
+	"github.com/gatehouse/gatehouse/internal/authlog"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/rbac"
 	"github.com/gatehouse/gatehouse/internal/sessions"
@@ -45,6 +47,9 @@ type Config struct {
 	Limiter  *ratelimit.Limiter
 	Now      func() time.Time
 	Log      *slog.Logger
+
+	// AuthLog is the authentication log AuditLogsService reads.
+	AuthLog *authlog.Log
 }
 
 // Handler returns the management API, ready to mount at the root: it
@@ -73,6 +78,8 @@ func Handler(cfg Config) (http.Handler, error) {
 	add(sessionsv1connect.SessionServiceName, p, h)
 	p, h = rolesv1connect.NewRolesServiceHandler(&roles{svc: cfg.RBAC}, opts...)
 	add(rolesv1connect.RolesServiceName, p, h)
+	p, h = auditlogsv1connect.NewAuditLogsServiceHandler(&auditLogsAPI{log: cfg.AuthLog}, opts...)
+	add(auditlogsv1connect.AuditLogsServiceName, p, h)
 	p, h = gatehousev1connect.NewSettingsServiceHandler(&settingsAPI{svc: cfg.Settings}, opts...)
 	add(gatehousev1connect.SettingsServiceName, p, h)
 	p, h = gatehousev1connect.NewImportServiceHandler(&importAPI{svc: cfg.Accounts}, opts...)

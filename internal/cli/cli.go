@@ -30,6 +30,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(newServeCmd(stdout, stderr), newVersionCmd(stdout))
 	root.AddCommand(newRedirectsCmd(stdout))
 	root.AddCommand(newBrandingCmd(stdout))
+	root.AddCommand(newClientsCmd(stdout))
 	root.AddCommand(newImportCmd(stdout, stderr))
 	if err := root.Execute(); err != nil {
 		// One line, whatever the error: joined errors would otherwise spill

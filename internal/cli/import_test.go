@@ -234,3 +234,65 @@ func TestImportCompat(t *testing.T) {
 		wantSummary(t, "bulk after compat", out, [4]int{0, 0, 2, 0}, [4]int{0, 2, 0, 1})
 	})
 }
+
+// TestImportVendorExports: vendor exports (the importer's fixtures) go
+// all the way into a server: organizations, memberships with roles, and
+// password hashes that verify.
+func TestImportVendorExports(t *testing.T) {
+	t.Parallel()
+	in := servertest.Start(t, servertest.Options{})
+	fixtures := "../importer/testdata/"
+	for _, c := range []struct {
+		format string
+		files  []string
+		extra  []string
+		ext    string // a user to check
+		orgExt string // one of their organizations, "" for none
+		role   string
+		pw     string
+	}{
+		{"auth0", []string{"auth0/users-export.json", "auth0/password-hashes.json", "auth0/bulk-import.json", "auth0/organizations.json"}, nil,
+			"auth0|64f1a2b3c4d5e6f708192a3b", "Analytical Engines Ltd", "admin", "rasmuslerdorf"},
+		{"keycloak", []string{"keycloak/realm-export.json"}, nil, "1b7c9a2e-1111-4000-8000-000000000001", "Wonderland Inc", "admin", "password"},
+		{"firebase", []string{"firebase/users.json"}, []string{"--hash-key", "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==",
+			"--salt-separator", "Bw==", "--rounds", "8", "--mem-cost", "14"}, "Ky5ZmGvqgXQmNt3oPvVHq3OqN1D3", "", "", "user1password"},
+		{"clerk", []string{"clerk/users.csv"}, nil, "user_2aBcD3", "", "", "password"},
+		{"supabase", []string{"supabase/users.csv"}, nil, "7d4b1f7e-3c1a-4d2e-9f6b-1a2b3c4d5e6f", "", "", "rasmuslerdorf"},
+		{"cognito", []string{"cognito/users.csv"}, nil, "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8", "", "", ""},
+	} {
+		t.Run(c.format, func(t *testing.T) {
+			dir := t.TempDir()
+			args := []string{"--from", c.format}
+			for _, f := range c.files {
+				args = append(args, fixtures+f)
+			}
+			code, out, errOut := importRun(t, in, dir, append(args, c.extra...)...)
+			if code != 0 && !strings.Contains(errOut, "rows failed") {
+				t.Fatalf("exit %d: %s\n%s", code, errOut, out)
+			}
+			u := userByExt(t, in, c.ext)
+			if c.orgExt != "" {
+				var roles []string
+				for _, m := range u.Memberships {
+					if m.OrgName == c.orgExt {
+						for _, r := range m.Roles {
+							roles = append(roles, r.Name)
+						}
+					}
+				}
+				if !slices.Contains(roles, c.role) {
+					t.Errorf("%s in %s: roles %v, want %s", c.ext, c.orgExt, roles, c.role)
+				}
+			}
+			if c.pw != "" {
+				if ok, _, err := passwords.Verify(storedHash(t, in, u.ID), c.pw); !ok {
+					t.Errorf("%s's stored hash does not verify: %v", c.ext, err)
+				}
+			}
+			_, again, _ := importRun(t, in, dir, append(args, c.extra...)...)
+			if s := summary(t, again); s["Users"][0] != 0 || s["Users"][1] != 0 || s["Organizations"][0] != 0 {
+				t.Errorf("a second import changed something: %v\n%s", s, again)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -74,7 +75,10 @@ when any row failed.`,
 		if err != nil {
 			return err
 		}
+		var mu sync.Mutex // workers renew the token concurrently
 		tokens := func(ctx context.Context, fresh bool) (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			if !fresh && first != nil {
 				tok := first.token
 				first = nil

@@ -33,7 +33,7 @@ secret once.`,
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the SQLite database and generated secret key")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "postgres://... to use PostgreSQL instead of SQLite")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "URL clients reach this server at; the token issuer (default http://ADDR)")
-	fs.BoolVar(&cfg.Dev, "dev", false, "development environment: relaxed redirect rules and the dev email outbox at /dev/outbox")
+	fs.BoolVar(&cfg.Dev, "dev", false, "development environment: relaxed redirect rules and the dev email outbox at /_dev/outbox")
 	fs.StringVar(&cfg.EnvType, "environment-type", "", "development or production: which redirect URL rules apply (default development under --dev, else production)")
 	fs.StringVar(&cfg.SecretKey, "secret-key", "", "base64 32-byte key encrypting signing keys at rest (default: generated into the data dir)")
 	fs.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of management API access tokens")

@@ -22,7 +22,14 @@ type reader func(paths []string, opts Options) (*Dataset, error)
 // formats are the sources `gatehouse import --from` knows, each in its own
 // file.
 var formats = map[string]reader{
-	"generic": readGeneric,
+	"generic":   readGeneric,
+	"auth0":     readAuth0,
+	"firebase":  readFirebase,
+	"supabase":  readSupabase,
+	"clerk":     readClerk,
+	"cognito":   readCognito,
+	"keycloak":  readKeycloak,
+	"gatehouse": readGatehouse,
 }
 
 // Formats lists the format names, sorted.

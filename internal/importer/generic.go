@@ -316,3 +316,17 @@ func parseBool(s string) (bool, error) {
 	}
 	return strconv.ParseBool(s)
 }
+
+// The gatehouse format is the generic JSONL that `gatehouse export`
+// writes (organizations, users, memberships, roles and metadata, and the
+// password hashes with --include-password-hashes), so an environment reads
+// back as it was. Every file is read as JSONL, whatever its name.
+func readGatehouse(paths []string, _ Options) (*Dataset, error) {
+	d := &Dataset{}
+	for _, p := range paths {
+		if err := readGenericJSONL(d, p); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}

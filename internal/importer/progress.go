@@ -46,7 +46,7 @@ func (p *progress) add(n int) {
 	}
 	eta := "?"
 	if rate > 0 {
-		eta = (time.Duration(float64(p.total-p.done)/rate*float64(time.Second))).Round(time.Second).String()
+		eta = (time.Duration(float64(p.total-p.done) / rate * float64(time.Second))).Round(time.Second).String()
 	}
 	pct := 100
 	if p.total > 0 {

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/id"
+	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -136,12 +137,14 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request, f *flow) {
 		return
 	}
 	if wait > 0 {
+		h.attempt(r, f, metrics.MethodOTP, metrics.OutcomeThrottled, "")
 		h.renderCode(w, r, http.StatusTooManyRequests, f, "Too many wrong codes. Try again in "+waitText(wait)+".")
 		return
 	}
 	const dead = "This code has expired or can no longer be used. Ask for a new code."
 	c, err := h.Store.Q().LatestLoginChallenge(ctx, h.EnvID, f.row.ID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (!h.live(c) || c.EmailNorm != norm)) {
+		h.attempt(r, f, metrics.MethodOTP, metrics.OutcomeFailure, "")
 		h.renderCode(w, r, http.StatusBadRequest, f, dead)
 		return
 	} else if err != nil {
@@ -158,6 +161,7 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request, f *flow) {
 			return
 		}
 		h.Log.InfoContext(ctx, "login failed", "method", "otp", "ip", ip)
+		h.attempt(r, f, metrics.MethodOTP, metrics.OutcomeFailure, "")
 		m := "That code is not right. Check the email and try again."
 		if n >= MaxCodeTries {
 			m = "That code is not right, and it can no longer be used. Ask for a new code."
@@ -166,6 +170,7 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request, f *flow) {
 		return
 	}
 	if err := h.Store.Q().UseLoginChallenge(ctx, h.EnvID, c.ID, h.Now(), MaxCodeTries); errors.Is(err, store.ErrNotFound) {
+		h.attempt(r, f, metrics.MethodOTP, metrics.OutcomeFailure, "")
 		h.renderCode(w, r, http.StatusBadRequest, f, dead)
 		return
 	} else if err != nil {
@@ -176,17 +181,22 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request, f *flow) {
 		h.serverError(w, r, "resetting a throttle", err)
 		return
 	}
-	h.emailProven(w, r, f)
+	h.emailProven(w, r, f, metrics.MethodOTP)
 }
 
 // emailProven continues a flow whose user has just shown they read the
 // email (a code or a magic link): sign in, or sign up an unknown email.
-func (h *Handler) emailProven(w http.ResponseWriter, r *http.Request, f *flow) {
+func (h *Handler) emailProven(w http.ResponseWriter, r *http.Request, f *flow, method string) {
 	u, err := h.Accounts.UserByEmail(r.Context(), normEmail(f.d.Email))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.serverError(w, r, "looking up a user", err)
 		return
 	}
+	userID := ""
+	if u != nil {
+		userID = u.ID
+	}
+	h.attempt(r, f, method, metrics.OutcomeSuccess, userID)
 	h.authenticated(w, r, f, u, "otp", true)
 }
 
@@ -240,10 +250,14 @@ func (h *Handler) linkChallenge(r *http.Request, token string) (*flow, *store.Lo
 func (h *Handler) consumeLink(w http.ResponseWriter, r *http.Request, _ *flow) {
 	f, c, status, m := h.linkChallenge(r, r.PostFormValue("token"))
 	if status != 0 {
+		if status < 500 {
+			h.attempt(r, f, metrics.MethodMagicLink, metrics.OutcomeFailure, "")
+		}
 		h.message(w, r, status, f, m)
 		return
 	}
 	if err := h.Store.Q().UseLoginChallenge(r.Context(), h.EnvID, c.ID, h.Now(), MaxCodeTries); errors.Is(err, store.ErrNotFound) {
+		h.attempt(r, f, metrics.MethodMagicLink, metrics.OutcomeFailure, "")
 		h.message(w, r, http.StatusBadRequest, f, msg{Heading: "This link has expired",
 			Message: "Sign-in links work once, for 10 minutes. Ask for a new one.", LinkURL: flowURL(f), LinkText: "Start again"})
 		return
@@ -251,5 +265,5 @@ func (h *Handler) consumeLink(w http.ResponseWriter, r *http.Request, _ *flow) {
 		h.serverError(w, r, "using a sign-in link", err)
 		return
 	}
-	h.emailProven(w, r, f)
+	h.emailProven(w, r, f, metrics.MethodMagicLink)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
 	"github.com/gatehouse/gatehouse/internal/apierr"
+	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -196,6 +197,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request, f *flow) {
 		u, err = h.Accounts.UserByEmail(ctx, normEmail(f.d.Email))
 	}
 	if apiCode(err) == connect.CodeInvalidArgument {
+		h.attempt(r, f, metrics.MethodSignup, metrics.OutcomeFailure, "")
 		h.renderSignup(w, r, http.StatusBadRequest, f, given, family, orgName, "Check the names: "+err.Error()+".")
 		return
 	}
@@ -203,6 +205,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request, f *flow) {
 		h.serverError(w, r, "signing up", err)
 		return
 	}
+	h.attempt(r, f, metrics.MethodSignup, metrics.OutcomeSuccess, u.ID)
 	f.d.UserID, f.d.Step = u.ID, stepOrganization
 	if err := h.save(ctx, f); err != nil {
 		h.serverError(w, r, "saving a login flow", err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
+	"github.com/gatehouse/gatehouse/internal/authlog"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/id"
 	"github.com/gatehouse/gatehouse/internal/oauth"
@@ -51,6 +52,9 @@ type Handler struct {
 	CodeKey []byte
 	// Limits are the throttling rules; zero fields take DefaultLimits.
 	Limits Limits
+	// AuthLog records every sign-in attempt and counts it; nil records
+	// nothing.
+	AuthLog *authlog.Log
 
 	pages  *pages
 	assets *assets

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/passwords"
 )
 
@@ -77,6 +78,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 	}
 	if wait > 0 {
 		h.Log.InfoContext(ctx, "login throttled", "method", "password", "ip", ip)
+		h.attempt(r, f, metrics.MethodPassword, metrics.OutcomeThrottled, "")
 		h.renderPassword(w, r, http.StatusTooManyRequests, f, "Too many attempts. Wait "+waitText(wait)+
 			" before trying again, or ask for a code by email instead.")
 		return
@@ -101,9 +103,11 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 			return
 		}
 		h.Log.InfoContext(ctx, "login failed", "method", "password", "ip", ip)
+		h.attempt(r, f, metrics.MethodPassword, metrics.OutcomeFailure, userID)
 		h.renderPassword(w, r, http.StatusBadRequest, f, "Incorrect email or password.")
 		return
 	}
+	h.attempt(r, f, metrics.MethodPassword, metrics.OutcomeSuccess, userID)
 	if rehash {
 		// A legacy or outdated hash that just verified: store argon2id.
 		if nh, err := passwords.Hash(pw); err == nil {

@@ -99,8 +99,8 @@ type tokenSet struct {
 
 // accessTTL is the life of a user access token under a session in orgID:
 // the session policy's when it sets one, else UserTokenTTL, else 299 s.
-func (s *Server) accessTTL(ctx context.Context, orgID string) (time.Duration, error) {
-	p, err := s.Sessions.Policy(ctx, orgID)
+func (s *Server) accessTTL(ctx context.Context, q *store.Q, orgID string) (time.Duration, error) {
+	p, err := s.Sessions.PolicyIn(ctx, q, orgID)
 	if err != nil {
 		return 0, err
 	}
@@ -166,7 +166,7 @@ func (s *Server) subject(ctx context.Context, q *store.Q, ses *store.Session) (*
 // record writes the access token (and, when wanted, a new refresh token in
 // the grant's family) for ts inside q.
 func (s *Server) record(ctx context.Context, q *store.Q, ts *tokenSet, g *store.Grant, withRefresh bool, parentHash string) error {
-	ttl, err := s.accessTTL(ctx, ts.ses.OrgID)
+	ttl, err := s.accessTTL(ctx, q, ts.ses.OrgID) // through q: we are inside the grant's transaction
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/clients"
 	"github.com/gatehouse/gatehouse/internal/id"
+	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -69,6 +70,9 @@ type Server struct {
 	// Exchange, when set, enables the token-exchange grant for tokens of
 	// legacy issuers (exchange.go).
 	Exchange *TokenExchange
+	// Metrics counts token grants and refresh token reuse; nil counts
+	// nothing.
+	Metrics *metrics.Metrics
 
 	verified   verifiedCache
 	background sync.WaitGroup
@@ -140,6 +144,8 @@ func (s *Server) ttl() time.Duration {
 
 // token implements the token endpoint (RFC 6749 section 3.2).
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	w, counted := s.countGrant(w, r)
+	defer counted()
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	// Media types are case-insensitive (RFC 9110 section 8.3.1).
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {

@@ -77,6 +77,7 @@ func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) {
 			case !rt.UsedAt.IsZero() && now.Sub(rt.UsedAt) <= s.refreshGrace():
 				// A concurrent double submit: answer it too.
 			default:
+				s.Metrics.RefreshReuse()
 				if err := q.RevokeGrant(ctx, s.EnvID, rt.FamilyID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
 					return err
 				}

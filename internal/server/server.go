@@ -23,12 +23,14 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
 	"github.com/gatehouse/gatehouse/internal/api"
+	"github.com/gatehouse/gatehouse/internal/authlog"
 	"github.com/gatehouse/gatehouse/internal/clients"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/id"
 	"github.com/gatehouse/gatehouse/internal/login"
 	"github.com/gatehouse/gatehouse/internal/mail"
+	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/pagetoken"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
@@ -141,12 +143,16 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 			return nil, fmt.Errorf("legacy issuer: %w", err)
 		}
 	}
-	apiHandler, err := api.Handler(api.Config{Accounts: acc, RBAC: roles, Sessions: sess, Settings: set, Tokens: oa, Limiter: ratelimit.New(cfg.APIRateLimit, cfg.APIRateBurst), Now: now, Log: log})
+	// Gatehouse's counters live on this server's registry, served at /metrics.
+	reg := prometheus.NewRegistry()
+	met := metrics.New(reg)
+	oa.Metrics = met
+	alog := &authlog.Log{Store: st, EnvID: env.ID, NewID: ids.New, Now: now, Metrics: met, Pages: pagetoken.New(ptKey), Logger: log}
+	apiHandler, err := api.Handler(api.Config{AuthLog: alog, Accounts: acc, RBAC: roles, Sessions: sess, Settings: set, Tokens: oa, Limiter: ratelimit.New(cfg.APIRateLimit, cfg.APIRateBurst), Now: now, Log: log})
 	if err != nil {
 		return nil, err
 	}
 
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	oa.Mount(mux)
@@ -162,13 +168,14 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if cfg.Dev {
-		mux.Handle("GET /dev/outbox", mail.Outbox(st, env.ID))
+		mux.Handle("GET "+mail.DevOutboxPath, mail.DevOutbox(st, env.ID))
+		mux.Handle("GET /dev/outbox", mail.Outbox(st, env.ID)) // the older form, for existing scripts
 	}
 	// The hosted login: its code key is derived from the master key, so
 	// stored codes mean nothing without the server's secret.
 	codeKey := hmac.New(sha256.New, mk)
 	codeKey.Write([]byte("gatehouse login code key v1"))
-	lg := &login.Handler{OAuth: oa, Sessions: sess, Accounts: acc, Settings: set, Store: st, IDs: ids, EnvID: env.ID,
+	lg := &login.Handler{AuthLog: alog, OAuth: oa, Sessions: sess, Accounts: acc, Settings: set, Store: st, IDs: ids, EnvID: env.ID,
 		PublicURL: cfg.PublicURL, Now: now, Log: log.With("component", "login"), SignupAllowed: cfg.SignupAllowed(),
 		CodeKey: codeKey.Sum(nil)}
 	if err := lg.Init(); err != nil {
@@ -185,7 +192,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	return &Server{
 		cfg: cfg, log: log, store: st, Bootstrap: boot, Accounts: acc, OAuth: oa, Sessions: sess, Settings: set, Login: lg,
 		handler: httpx.Middleware(log, now, mux),
-		mailer:  &mail.Worker{Store: st, EnvID: env.ID, SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, Now: now, Log: log},
+		mailer:  &mail.Worker{Store: st, EnvID: env.ID, SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, Now: now, Log: log, Dev: cfg.Dev},
 	}, nil
 }
 

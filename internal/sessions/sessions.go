@@ -57,6 +57,8 @@ var DefaultPolicy = Policy{IdleTimeout: DefaultIdleTimeout, AbsoluteTimeout: Def
 // for sessions without one). The settings package implements it.
 type PolicySource interface {
 	EffectivePolicy(ctx context.Context, orgID string) (Policy, error)
+	// EffectivePolicyIn reads through q, for callers inside a transaction.
+	EffectivePolicyIn(ctx context.Context, q *store.Q, orgID string) (Policy, error)
 }
 
 // ErrNoSession is returned when a request carries no live session.
@@ -124,10 +126,23 @@ type NewSession struct {
 // Policy returns the session policy in force for an organization ("" for
 // none), with defaults filled in.
 func (s *Service) Policy(ctx context.Context, orgID string) (Policy, error) {
+	return s.PolicyIn(ctx, nil, orgID)
+}
+
+// PolicyIn is Policy read through q when q is not nil. Code running inside
+// a transaction must pass its q: reading through the pool there can leave
+// every connection waiting for another one.
+func (s *Service) PolicyIn(ctx context.Context, q *store.Q, orgID string) (Policy, error) {
 	if s.Policies == nil {
 		return DefaultPolicy, nil
 	}
-	p, err := s.Policies.EffectivePolicy(ctx, orgID)
+	var p Policy
+	var err error
+	if q != nil {
+		p, err = s.Policies.EffectivePolicyIn(ctx, q, orgID)
+	} else {
+		p, err = s.Policies.EffectivePolicy(ctx, orgID)
+	}
 	if err != nil {
 		return Policy{}, err
 	}

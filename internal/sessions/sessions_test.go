@@ -37,6 +37,10 @@ func (p policies) EffectivePolicy(_ context.Context, orgID string) (sessions.Pol
 	return p[orgID], nil
 }
 
+func (p policies) EffectivePolicyIn(ctx context.Context, _ *store.Q, orgID string) (sessions.Policy, error) {
+	return p.EffectivePolicy(ctx, orgID)
+}
+
 type world struct {
 	svc    *sessions.Service
 	clk    *clock

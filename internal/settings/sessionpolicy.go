@@ -363,7 +363,13 @@ type Effective struct {
 // session creation time"): the shorter absolute timeout, and the shorter
 // idle timeout of those enabled. It reads the database on every call.
 func (s *Service) Effective(ctx context.Context, orgID string) (Effective, error) {
-	q := s.Store.Q()
+	return s.effectiveIn(ctx, s.Store.Q(), orgID)
+}
+
+// effectiveIn is Effective read through q, so a caller inside a
+// transaction does not take a second pooled connection (which can starve
+// the pool under load and deadlock).
+func (s *Service) effectiveIn(ctx context.Context, q *store.Q, orgID string) (Effective, error) {
 	app, err := s.sessionPolicy(ctx, q)
 	if err != nil {
 		return Effective{}, err
@@ -401,7 +407,12 @@ func (s *Service) Effective(ctx context.Context, orgID string) (Effective, error
 // EffectivePolicy is Effective as internal/sessions wants it; with it the
 // service is the sessions' PolicySource.
 func (s *Service) EffectivePolicy(ctx context.Context, orgID string) (sessions.Policy, error) {
-	e, err := s.Effective(ctx, orgID)
+	return s.EffectivePolicyIn(ctx, s.Store.Q(), orgID)
+}
+
+// EffectivePolicyIn is EffectivePolicy read through q (a transaction).
+func (s *Service) EffectivePolicyIn(ctx context.Context, q *store.Q, orgID string) (sessions.Policy, error) {
+	e, err := s.effectiveIn(ctx, q, orgID)
 	if err != nil {
 		return sessions.Policy{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -38,6 +39,16 @@ func chunks(keys []string, lead ...any) [][]any {
 // UsersForImport returns, with memberships, the users whose external id is
 // in externalIDs or whose normalized email is in emailNorms, each once.
 func (q *Q) UsersForImport(ctx context.Context, envID string, externalIDs, emailNorms []string) ([]*User, error) {
+	return q.usersForImport(ctx, envID, externalIDs, emailNorms, true)
+}
+
+// UsersForImportNoMemberships is UsersForImport without the memberships,
+// for callers that only need ids and keys.
+func (q *Q) UsersForImportNoMemberships(ctx context.Context, envID string, externalIDs, emailNorms []string) ([]*User, error) {
+	return q.usersForImport(ctx, envID, externalIDs, emailNorms, false)
+}
+
+func (q *Q) usersForImport(ctx context.Context, envID string, externalIDs, emailNorms []string, attach bool) ([]*User, error) {
 	var out []*User
 	seen := map[string]bool{}
 	for _, col := range []struct {
@@ -68,7 +79,7 @@ func (q *Q) UsersForImport(ctx context.Context, envID string, externalIDs, email
 			}
 		}
 	}
-	for start := 0; start < len(out); start += importChunk {
+	for start := 0; attach && start < len(out); start += importChunk {
 		if err := q.attachMembershipsChunk(ctx, envID, out[start:min(start+importChunk, len(out))]); err != nil {
 			return nil, err
 		}
@@ -119,9 +130,14 @@ func (q *Q) attachMembershipsChunk(ctx context.Context, envID string, users []*U
 	if err != nil {
 		return mapErr(err)
 	}
+	// Through memberships, whose (env_id, user_id) index finds the rows,
+	// then membership_roles by its (org_id, user_id, role_id) key: it has
+	// no index on user_id alone.
 	rrows, err := q.query(ctx, `SELECT mr.org_id, mr.user_id, r.id, r.name, r.display_name
-		FROM membership_roles mr JOIN roles r ON r.id = mr.role_id AND r.env_id = mr.env_id
-		WHERE mr.env_id = $1 AND mr.user_id IN (`+in+`) ORDER BY r.name`, args...)
+		FROM memberships m
+		JOIN membership_roles mr ON mr.org_id = m.org_id AND mr.user_id = m.user_id
+		JOIN roles r ON r.id = mr.role_id AND r.env_id = mr.env_id
+		WHERE m.env_id = $1 AND m.user_id IN (`+in+`) ORDER BY r.name`, args...)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -300,4 +316,139 @@ func (q *Q) PutImportedPasswordHash(ctx context.Context, envID, userID, hash str
 func IsRetryable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+// insertMany runs head ("INSERT INTO t (a, b)") with rows of ncols values
+// each as multi-row statements of 16, 8, 4, 2 or 1 rows (at most five
+// statement shapes per table, for the statement cache), and tail (an ON
+// CONFLICT clause, or "").
+func (q *Q) insertMany(ctx context.Context, head string, ncols int, rows [][]any, tail string) error {
+	for len(rows) > 0 {
+		n := 16 // modernc.org/sqlite binds in time quadratic in the parameters of a statement
+		for n > len(rows) {
+			n /= 2
+		}
+		var b strings.Builder
+		b.WriteString(head)
+		b.WriteString(" VALUES ")
+		args := make([]any, 0, n*ncols)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + placeholders(len(args)+1, ncols) + ")")
+			args = append(args, rows[i]...)
+		}
+		b.WriteString(tail)
+		if _, err := q.exec(ctx, b.String(), args...); err != nil {
+			return mapErr(err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// CreateUsers inserts users (as CreateUser does, each with its normalized
+// email) in multi-row statements.
+func (q *Q) CreateUsers(ctx context.Context, users []*User, emailNorms []string) error {
+	rows := make([][]any, len(users))
+	for i, u := range users {
+		rows[i] = userArgs(u, emailNorms[i])
+	}
+	return q.insertMany(ctx, `INSERT INTO users (`+userColumns+`, email_norm)`, 21, rows, "")
+}
+
+// CreateMemberships inserts memberships and their roles (as
+// CreateMembership does) in multi-row statements.
+func (q *Q) CreateMemberships(ctx context.Context, ms []*Membership) error {
+	rows := make([][]any, len(ms))
+	var roles [][]any
+	for i, m := range ms {
+		rows[i] = []any{m.EnvID, m.OrgID, m.UserID, m.Status, encodeJSON(nonNilMap(m.Metadata)), nullString(m.InviterEmail),
+			micros(m.CreatedAt), micros(m.UpdatedAt), nullMicros(m.AcceptedAt), nullMicros(m.ExpiresAt), nullMicros(m.ResentAt), m.ResentCount}
+		for _, r := range m.Roles {
+			roles = append(roles, []any{m.EnvID, m.OrgID, m.UserID, r.ID})
+		}
+	}
+	if err := q.insertMany(ctx, `INSERT INTO memberships (env_id, org_id, user_id, status, metadata, inviter_email,
+		created_at, updated_at, accepted_at, expires_at, resent_at, resent_count)`, 12, rows, ""); err != nil {
+		return err
+	}
+	return q.insertMany(ctx, `INSERT INTO membership_roles (env_id, org_id, user_id, role_id)`, 4, roles, "")
+}
+
+// AddEvents appends events to the outbox in multi-row statements.
+func (q *Q) AddEvents(ctx context.Context, es []*Event) error {
+	rows := make([][]any, len(es))
+	for i, e := range es {
+		rows[i] = []any{e.ID, e.EnvID, e.Type, e.ObjectID, e.Payload, micros(e.CreatedAt)}
+	}
+	return q.insertMany(ctx, `INSERT INTO events (id, env_id, type, object_id, payload, created_at)`, 6, rows, "")
+}
+
+// PasswordHashRow is one user's password hash to store.
+type PasswordHashRow struct {
+	UserID, Hash string
+}
+
+// PutImportedPasswordHashes is PutImportedPasswordHash for many users
+// (each at most once).
+func (q *Q) PutImportedPasswordHashes(ctx context.Context, envID string, hs []PasswordHashRow, now time.Time) error {
+	rows := make([][]any, len(hs))
+	for i, h := range hs {
+		rows[i] = []any{h.UserID, envID, h.Hash, micros(now), micros(now)}
+	}
+	return q.insertMany(ctx, `INSERT INTO user_passwords (user_id, env_id, hash, created_at, updated_at)`, 5, rows,
+		` ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`)
+}
+
+// PutUserImports is PutUserImport for many users (each at most once).
+func (q *Q) PutUserImports(ctx context.Context, uis []UserImport) error {
+	rows := make([][]any, len(uis))
+	for i, ui := range uis {
+		rows[i] = []any{ui.UserID, ui.EnvID, ui.HashSource, ui.HashFormat, micros(ui.CreatedAt), micros(ui.UpdatedAt)}
+	}
+	return q.insertMany(ctx, `INSERT INTO user_imports (user_id, env_id, hash_source, hash_format, created_at, updated_at)`, 6, rows,
+		` ON CONFLICT (user_id) DO UPDATE SET hash_source = excluded.hash_source, hash_format = excluded.hash_format,
+		updated_at = excluded.updated_at`)
+}
+
+// analyzedTables are the tables a bulk import grows.
+var analyzedTables = []string{"users", "memberships", "membership_roles", "user_passwords", "user_imports", "events"}
+
+// AnalyzeIfStale refreshes PostgreSQL's planner statistics of the tables a
+// bulk import grows, for each that has changed by more than half (and
+// 1,000 rows) since its last ANALYZE. Autovacuum gets there too, but only
+// after its nap, and meanwhile a planner that still believes users holds
+// a few rows scans all of it for every lookup of the next batches. SQLite
+// needs nothing: without statistics it prefers the unique indexes.
+func (s *Store) AnalyzeIfStale(ctx context.Context) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT relname FROM pg_stat_user_tables
+		WHERE schemaname = current_schema() AND relname = ANY($1)
+		AND n_mod_since_analyze > GREATEST(1000, n_live_tup / 2)`, analyzedTables)
+	if err != nil {
+		return mapErr(err)
+	}
+	var stale []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return mapErr(err)
+		}
+		stale = append(stale, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return mapErr(err)
+	}
+	for _, t := range stale {
+		if _, err := s.db.ExecContext(ctx, `ANALYZE `+t); err != nil { // t is one of analyzedTables
+			return mapErr(err)
+		}
+	}
+	return nil
 }

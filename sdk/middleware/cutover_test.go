@@ -217,9 +217,12 @@ func (l *legacyIdP) claims(sub, email string) map[string]any {
 		"exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "roles": []string{"admin"}, "scope": "read write"}
 }
 
-func sign(t *testing.T, alg jose.SignatureAlgorithm, key any, kid string, claims any) string {
+func sign(t testing.TB, alg jose.SignatureAlgorithm, key any, kid string, claims any, typ ...string) string {
 	t.Helper()
 	opts := &jose.SignerOptions{}
+	if len(typ) == 1 {
+		opts = opts.WithType(jose.ContentType(typ[0]))
+	}
 	if kid != "" {
 		opts = opts.WithHeader("kid", kid)
 	}

@@ -415,6 +415,10 @@ func (s *Sessions) refresh(ctx context.Context, key string) (*Session, error) {
 		return nil, err
 	}
 	ses.apply(res)
+	// A logout while the refresh was on its way must not be undone.
+	if _, err := s.cfg.Store.Get(ctx, key); err != nil {
+		return nil, err
+	}
 	if err := s.cfg.Store.Put(ctx, ses); err != nil {
 		return nil, err
 	}
