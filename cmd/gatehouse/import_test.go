@@ -175,6 +175,18 @@ func checkImported(t *testing.T, in *servertest.Instance, want []sourceUser) {
 			stored[*u.ExternalID] = u
 		}
 	}
+	var orgExts []string
+	for o := range 25 {
+		orgExts = append(orgExts, fmt.Sprintf("org_%02d", o))
+	}
+	orgs, err := in.Server.Store().Q().OrganizationsByExternalIDs(ctx, env, orgExts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extOf := map[string]string{}
+	for ext, o := range orgs {
+		extOf[o.ID] = ext
+	}
 	hashes := map[string]string{}
 	rows, err := db.QueryContext(ctx, `SELECT user_id, hash FROM user_passwords`)
 	if err != nil {
@@ -201,7 +213,7 @@ func checkImported(t *testing.T, in *servertest.Instance, want []sourceUser) {
 				names = append(names, r.Name)
 			}
 			slices.Sort(names)
-			got["org_"+strings.TrimPrefix(m.OrgName, "Org ")] = names
+			got[extOf[m.OrgID]] = names
 		}
 		problems := []string{}
 		if u.Email != w.email || u.GivenName != w.first || !u.EmailVerified {

@@ -36,8 +36,9 @@ func chunks(keys []string, lead ...any) [][]any {
 	return out
 }
 
-// UsersForImport returns, with memberships, the users whose external id is
-// in externalIDs or whose normalized email is in emailNorms, each once.
+// UsersForImport returns, with memberships (their OrgName left empty), the
+// users whose external id is in externalIDs or whose normalized email is
+// in emailNorms, each once.
 func (q *Q) UsersForImport(ctx context.Context, envID string, externalIDs, emailNorms []string) ([]*User, error) {
 	return q.usersForImport(ctx, envID, externalIDs, emailNorms, true)
 }
@@ -99,9 +100,11 @@ func (q *Q) attachMembershipsChunk(ctx context.Context, envID string, users []*U
 	}
 	args := chunks(ids, envID)[0]
 	in := placeholders(2, importChunk)
+	// OrgName is left empty: the import does not need it, and without the
+	// join the planner cannot be tempted to walk organizations.
 	rows, err := q.query(ctx, `SELECT m.org_id, m.user_id, m.status, m.metadata, m.inviter_email, m.created_at,
-		m.updated_at, m.accepted_at, m.expires_at, m.resent_at, m.resent_count, o.display_name
-		FROM memberships m JOIN organizations o ON o.id = m.org_id AND o.env_id = m.env_id
+		m.updated_at, m.accepted_at, m.expires_at, m.resent_at, m.resent_count
+		FROM memberships m
 		WHERE m.env_id = $1 AND m.user_id IN (`+in+`) ORDER BY m.user_id, m.created_at, m.org_id`, args...)
 	if err != nil {
 		return mapErr(err)
@@ -115,7 +118,7 @@ func (q *Q) attachMembershipsChunk(ctx context.Context, envID string, users []*U
 		var created, updated int64
 		var accepted, expires, resent sql.NullInt64
 		if err := rows.Scan(&m.OrgID, &m.UserID, &m.Status, &meta, &inviter, &created, &updated, &accepted, &expires,
-			&resent, &m.ResentCount, &m.OrgName); err != nil {
+			&resent, &m.ResentCount); err != nil {
 			rows.Close()
 			return mapErr(err)
 		}
@@ -130,14 +133,9 @@ func (q *Q) attachMembershipsChunk(ctx context.Context, envID string, users []*U
 	if err != nil {
 		return mapErr(err)
 	}
-	// Through memberships, whose (env_id, user_id) index finds the rows,
-	// then membership_roles by its (org_id, user_id, role_id) key: it has
-	// no index on user_id alone.
 	rrows, err := q.query(ctx, `SELECT mr.org_id, mr.user_id, r.id, r.name, r.display_name
-		FROM memberships m
-		JOIN membership_roles mr ON mr.org_id = m.org_id AND mr.user_id = m.user_id
-		JOIN roles r ON r.id = mr.role_id AND r.env_id = mr.env_id
-		WHERE m.env_id = $1 AND m.user_id IN (`+in+`) ORDER BY r.name`, args...)
+		FROM membership_roles mr JOIN roles r ON r.id = mr.role_id AND r.env_id = mr.env_id
+		WHERE mr.env_id = $1 AND mr.user_id IN (`+in+`) ORDER BY r.name`, args...)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -414,11 +412,11 @@ func (q *Q) PutUserImports(ctx context.Context, uis []UserImport) error {
 }
 
 // analyzedTables are the tables a bulk import grows.
-var analyzedTables = []string{"users", "memberships", "membership_roles", "user_passwords", "user_imports", "events"}
+var analyzedTables = []string{"organizations", "users", "memberships", "membership_roles", "roles", "user_passwords", "user_imports", "events"}
 
 // AnalyzeIfStale refreshes PostgreSQL's planner statistics of the tables a
 // bulk import grows, for each that has changed by more than half (and
-// 1,000 rows) since its last ANALYZE. Autovacuum gets there too, but only
+// 100 rows) since its last ANALYZE. Autovacuum gets there too, but only
 // after its nap, and meanwhile a planner that still believes users holds
 // a few rows scans all of it for every lookup of the next batches. SQLite
 // needs nothing: without statistics it prefers the unique indexes.
@@ -428,7 +426,7 @@ func (s *Store) AnalyzeIfStale(ctx context.Context) error {
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT relname FROM pg_stat_user_tables
 		WHERE schemaname = current_schema() AND relname = ANY($1)
-		AND n_mod_since_analyze > GREATEST(1000, n_live_tup / 2)`, analyzedTables)
+		AND n_mod_since_analyze > GREATEST(100, n_live_tup / 2)`, analyzedTables)
 	if err != nil {
 		return mapErr(err)
 	}

@@ -21,5 +21,11 @@ CREATE TABLE user_imports (
 );
 CREATE INDEX user_imports_env ON user_imports (env_id, user_id);
 
+-- Users' roles are read by user (a user with their memberships, here for
+-- a whole batch at once); the key starts with org_id, so without this
+-- index each such read scans membership_roles.
+CREATE INDEX membership_roles_user ON membership_roles (env_id, user_id);
+
 -- +goose Down
+DROP INDEX membership_roles_user;
 DROP TABLE user_imports;
