@@ -153,6 +153,21 @@ func membershipOf(u *store.User, orgID string) (*store.Membership, error) {
 	return nil, apierr.NotFound("membership", orgID+"/"+u.ID)
 }
 
+// findMembership resolves the organization and user a membership call names
+// and finds the membership between them, or reports which is missing.
+func (s *Service) findMembership(ctx context.Context, q *store.Q, orgRef string, user Ref) (*store.Organization, *store.User, *store.Membership, error) {
+	org, err := s.ResolveOrganization(ctx, q, orgRef)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	u, err := s.getUser(ctx, q, user)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m, err := membershipOf(u, org.ID)
+	return org, u, m, err
+}
+
 // UpdateMembership replaces a membership's roles and metadata where set.
 func (s *Service) UpdateMembership(ctx context.Context, orgRef string, user Ref, mf MembershipFields) (*store.User, error) {
 	var v apierr.Violations
@@ -162,15 +177,7 @@ func (s *Service) UpdateMembership(ctx context.Context, orgRef string, user Ref,
 	}
 	var out *store.User
 	err := s.Store.Tx(ctx, func(q *store.Q) error {
-		org, err := s.ResolveOrganization(ctx, q, orgRef)
-		if err != nil {
-			return err
-		}
-		u, err := s.getUser(ctx, q, user)
-		if err != nil {
-			return err
-		}
-		m, err := membershipOf(u, org.ID)
+		org, u, m, err := s.findMembership(ctx, q, orgRef, user)
 		if err != nil {
 			return err
 		}
@@ -201,15 +208,7 @@ func (s *Service) UpdateMembership(ctx context.Context, orgRef string, user Ref,
 // DeleteMembership removes a user from an organization; the user remains.
 func (s *Service) DeleteMembership(ctx context.Context, orgRef string, user Ref) error {
 	return s.Store.Tx(ctx, func(q *store.Q) error {
-		org, err := s.ResolveOrganization(ctx, q, orgRef)
-		if err != nil {
-			return err
-		}
-		u, err := s.getUser(ctx, q, user)
-		if err != nil {
-			return err
-		}
-		m, err := membershipOf(u, org.ID)
+		org, u, m, err := s.findMembership(ctx, q, orgRef, user)
 		if err != nil {
 			return err
 		}
@@ -224,15 +223,7 @@ func (s *Service) DeleteMembership(ctx context.Context, orgRef string, user Ref)
 func (s *Service) ResendInvite(ctx context.Context, orgRef, userID string) (*store.Membership, error) {
 	var out *store.Membership
 	err := s.Store.Tx(ctx, func(q *store.Q) error {
-		org, err := s.ResolveOrganization(ctx, q, orgRef)
-		if err != nil {
-			return err
-		}
-		u, err := s.getUser(ctx, q, Ref{ID: userID})
-		if err != nil {
-			return err
-		}
-		m, err := membershipOf(u, org.ID)
+		org, u, m, err := s.findMembership(ctx, q, orgRef, Ref{ID: userID})
 		if err != nil {
 			return err
 		}

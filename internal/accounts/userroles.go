@@ -20,18 +20,14 @@ type RoleChoice struct {
 // membership finds a user's membership in an organization, reading both
 // inside q.
 func (s *Service) membership(ctx context.Context, q *store.Q, orgRef, userID string) (*store.Membership, error) {
-	org, err := s.ResolveOrganization(ctx, q, orgRef)
-	if err != nil {
-		return nil, err
-	}
 	if strings.TrimSpace(userID) == "" {
+		if _, err := s.ResolveOrganization(ctx, q, orgRef); err != nil {
+			return nil, err
+		}
 		return nil, apierr.InvalidArgument(apierr.Violation{Field: "user_id", Description: "must not be empty"})
 	}
-	u, err := s.getUser(ctx, q, Ref{ID: userID})
-	if err != nil {
-		return nil, err
-	}
-	return membershipOf(u, org.ID)
+	_, _, m, err := s.findMembership(ctx, q, orgRef, Ref{ID: userID})
+	return m, err
 }
 
 // UserRoles returns the roles a user holds in an organization, by name.
