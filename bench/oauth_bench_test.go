@@ -8,7 +8,8 @@ package bench
 //                          code exchanges (PKCE, offline_access: access, ID
 //                          and refresh token), refresh rotations
 //   BenchmarkKeys          a bare net/http handler serving the same JWKS
-//                          bytes, and GET /keys
+//                          bytes, and GET /keys; each with a net/http
+//                          client and with a lean keep-alive client
 //   BenchmarkPasswordLogin raw argon2id verification at Gatehouse's
 //                          parameters, and the hosted login's password step
 //                          (POST /login/password → 303 to the app with a code)
@@ -281,6 +282,14 @@ func BenchmarkKeys(b *testing.B) {
 		b.Run("keys", func(b *testing.B) {
 			u := e.in.URL + "/keys"
 			parallel(b, func() error { return get(u) })
+		})
+		// The same pair with a lean keep-alive client (http1_test.go), so
+		// that the load generator's CPU does not hide the server's rate.
+		b.Run("raw-bare-handler-lean", func(b *testing.B) {
+			leanParallel(b, ln.Addr().String(), "/keys", len(jwks))
+		})
+		b.Run("keys-lean", func(b *testing.B) {
+			leanParallel(b, strings.TrimPrefix(e.in.URL, "http://"), "/keys", len(jwks))
 		})
 	})
 }
