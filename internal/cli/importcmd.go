@@ -59,6 +59,7 @@ when any row failed.`,
 	fs.StringVar(&cfg.Options.Firebase.SaltSeparator, "salt-separator", "", "firebase: the project's base64_salt_separator")
 	fs.IntVar(&cfg.Options.Firebase.Rounds, "rounds", 0, "firebase: the project's rounds")
 	fs.IntVar(&cfg.Options.Firebase.MemCost, "mem-cost", 0, "firebase: the project's mem_cost")
+	fs.StringVar(&cfg.Options.Mapping, "mapping", "", "a CSV file giving users organizations and roles (match,organization_external_id,organization_name,roles; docs/migrate-from/mapping.md)")
 
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if cfg.Format == "" {

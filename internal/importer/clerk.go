@@ -20,7 +20,8 @@ import (
 // verified_email_addresses. Each password_hasher Clerk documents is mapped
 // to an encoding internal/passwords verifies (clerkHash); scrypt_werkzeug
 // is not supported. Clerk's organizations are not in this export: users
-// arrive without memberships.
+// arrive without memberships unless a mapping file (mapping.go) gives
+// them.
 
 func readClerk(paths []string, _ Options) (*Dataset, error) {
 	d := &Dataset{}
@@ -56,7 +57,7 @@ func readClerk(paths []string, _ Options) (*Dataset, error) {
 		}
 	}
 	if len(d.Users) > 0 {
-		d.note("Clerk's users export has no organizations: users are imported without memberships.")
+		d.note(noOrganizationsNote("Clerk's users export"))
 	}
 	return d, nil
 }

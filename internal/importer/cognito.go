@@ -14,7 +14,8 @@ import (
 //
 // Cognito never exports password hashes: these users sign in with an email
 // code or magic link, or reset their password. Cognito groups are not
-// organizations: users arrive without memberships.
+// organizations: users arrive without memberships unless a mapping file
+// (mapping.go) gives them.
 
 func readCognito(paths []string, _ Options) (*Dataset, error) {
 	d := &Dataset{}
@@ -56,7 +57,7 @@ func readCognito(paths []string, _ Options) (*Dataset, error) {
 	}
 	if len(d.Users) > 0 {
 		d.note("Cognito exports no password hashes: imported users sign in with an email code or magic link, or reset their password.")
-		d.note("Cognito has no organizations: users are imported without memberships.")
+		d.note(noOrganizationsNote("Cognito"))
 	}
 	return d, nil
 }

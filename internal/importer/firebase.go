@@ -22,7 +22,8 @@ import (
 //
 // localId becomes the external id; displayName the name; the custom claims
 // (customAttributes, a JSON string) the metadata. Firebase has no
-// organizations: users arrive without memberships.
+// organizations: users arrive without memberships unless a mapping file
+// (mapping.go) gives them.
 
 type firebaseExport struct {
 	Users []struct {
@@ -81,7 +82,7 @@ func readFirebase(paths []string, opts Options) (*Dataset, error) {
 		}
 	}
 	if len(d.Users) > 0 {
-		d.note("Firebase has no organizations: users are imported without memberships.")
+		d.note(noOrganizationsNote("Firebase"))
 	}
 	return d, nil
 }

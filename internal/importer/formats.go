@@ -13,6 +13,9 @@ type Options struct {
 	// Firebase holds the project's password hash parameters (--hash-key,
 	// --salt-separator, --rounds, --mem-cost), which auth:export leaves out.
 	Firebase passwords.FirebaseParams
+	// Mapping names a mapping file (mapping.go) giving users organizations
+	// and roles, for sources without organizations of their own.
+	Mapping string
 }
 
 // reader reads a source's files into a Dataset. Rows it cannot map go to
@@ -42,8 +45,10 @@ func Formats() []string {
 	return out
 }
 
-// Read reads the files of a source in the named format and removes
-// repeated rows (Dataset.Dedupe).
+// Read reads the files of a source in the named format, applies the
+// mapping file if there is one, and removes repeated rows
+// (Dataset.Dedupe). A malformed mapping file stops the run before the
+// source is read.
 func Read(format string, paths []string, opts Options) (*Dataset, error) {
 	r, ok := formats[format]
 	if !ok {
@@ -52,9 +57,19 @@ func Read(format string, paths []string, opts Options) (*Dataset, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("name the export file(s) to read")
 	}
+	var m *mapping
+	if opts.Mapping != "" {
+		var err error
+		if m, err = readMapping(opts.Mapping); err != nil {
+			return nil, err
+		}
+	}
 	d, err := r(paths, opts)
 	if err != nil {
 		return nil, err
+	}
+	if m != nil {
+		m.apply(d)
 	}
 	d.Dedupe()
 	return d, nil

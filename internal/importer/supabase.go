@@ -17,7 +17,7 @@ import (
 // raw_user_meta_data (names from full_name/name/first_name/last_name,
 // the rest as metadata), deleted_at and is_anonymous (such rows are
 // skipped). Supabase has no organizations: users arrive without
-// memberships.
+// memberships unless a mapping file (mapping.go) gives them.
 
 func readSupabase(paths []string, _ Options) (*Dataset, error) {
 	d := &Dataset{}
@@ -55,7 +55,7 @@ func readSupabase(paths []string, _ Options) (*Dataset, error) {
 		}
 	}
 	if len(d.Users) > 0 {
-		d.note("Supabase has no organizations: users are imported without memberships.")
+		d.note(noOrganizationsNote("Supabase"))
 	}
 	return d, nil
 }
