@@ -75,6 +75,13 @@ func (s *Service) write(ctx context.Context, q *store.Q, p *importPlan, batched 
 func (w *importWriter) user(ctx context.Context, r *userRow) error {
 	q, u := w.q, r.stored
 	norm := strings.ToLower(u.Email)
+	if r.create {
+		// How the user arrived, for the migration status (users.origin).
+		u.Origin, u.MigratedAt = store.OriginImportNoHash, w.p.now
+		if r.writeHash {
+			u.Origin = store.OriginImportHash
+		}
+	}
 	switch {
 	case r.create && w.batched:
 		w.users, w.norms = append(w.users, u), append(w.norms, norm)

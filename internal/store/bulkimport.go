@@ -353,7 +353,7 @@ func (q *Q) CreateUsers(ctx context.Context, users []*User, emailNorms []string)
 	for i, u := range users {
 		rows[i] = userArgs(u, emailNorms[i])
 	}
-	return q.insertMany(ctx, `INSERT INTO users (`+userColumns+`, email_norm)`, 21, rows, "")
+	return q.insertMany(ctx, `INSERT INTO users (`+userColumns+`, email_norm)`, userInsertColumns, rows, "")
 }
 
 // CreateMemberships inserts memberships and their roles (as

@@ -29,27 +29,48 @@ type User struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	LastLoginAt       time.Time
+	// Origin says how the user arrived (one of the Origin constants) and
+	// MigratedAt when, for imported and lazily migrated users. CreateUser
+	// writes them; afterwards only MarkMigrated changes them (UpdateUser
+	// leaves them alone, so no caller can clear them by accident).
+	Origin     string
+	MigratedAt time.Time
 
 	Memberships []*Membership
 }
 
+// How a user arrived (users.origin, migration 00008).
+const (
+	OriginNative       = ""               // created on the login page or through the API
+	OriginImportHash   = "import_hash"    // bulk-imported with a password hash
+	OriginImportNoHash = "import_no_hash" // bulk-imported without a password hash
+	OriginLazy         = "lazy"           // password verified by the legacy endpoint at login
+)
+
 const userColumns = `id, env_id, email, email_verified, external_id, given_name, family_name, name, locale, phone_number,
-	preferred_username, picture, gender, groups_json, metadata, profile_metadata, custom_attributes, created_at, updated_at, last_login_at`
+	preferred_username, picture, gender, groups_json, metadata, profile_metadata, custom_attributes, created_at, updated_at, last_login_at,
+	origin, migrated_at`
+
+// userInsertColumns is the number of values userArgs gives: userColumns and
+// email_norm.
+const userInsertColumns = 23
 
 func scanUser(sc interface{ Scan(...any) error }) (*User, error) {
 	var u User
 	var ext sql.NullString
 	var groups, meta, pmeta, attrs string
 	var created, updated int64
-	var lastLogin sql.NullInt64
+	var lastLogin, migrated sql.NullInt64
 	if err := sc.Scan(&u.ID, &u.EnvID, &u.Email, &u.EmailVerified, &ext, &u.GivenName, &u.FamilyName, &u.Name, &u.Locale,
-		&u.PhoneNumber, &u.PreferredUsername, &u.Picture, &u.Gender, &groups, &meta, &pmeta, &attrs, &created, &updated, &lastLogin); err != nil {
+		&u.PhoneNumber, &u.PreferredUsername, &u.Picture, &u.Gender, &groups, &meta, &pmeta, &attrs, &created, &updated, &lastLogin,
+		&u.Origin, &migrated); err != nil {
 		return nil, mapErr(err)
 	}
 	u.ExternalID = ptrString(ext)
 	u.Groups = decodeList(groups)
 	u.Metadata, u.ProfileMetadata, u.CustomAttributes = decodeMap(meta), decodeMap(pmeta), decodeMap(attrs)
 	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = fromMicros(created), fromMicros(updated), fromMicros(lastLogin.Int64)
+	u.MigratedAt = fromMicros(migrated.Int64)
 	return &u, nil
 }
 
@@ -61,21 +82,23 @@ func userArgs(u *User, emailNorm string) []any {
 	return []any{u.ID, u.EnvID, u.Email, u.EmailVerified, nullString(u.ExternalID), u.GivenName, u.FamilyName, u.Name, u.Locale,
 		u.PhoneNumber, u.PreferredUsername, u.Picture, u.Gender, encodeJSON(groups), encodeJSON(nonNilMap(u.Metadata)),
 		encodeJSON(nonNilMap(u.ProfileMetadata)), encodeJSON(nonNilMap(u.CustomAttributes)), micros(u.CreatedAt),
-		micros(u.UpdatedAt), nullMicros(u.LastLoginAt), emailNorm}
+		micros(u.UpdatedAt), nullMicros(u.LastLoginAt), u.Origin, nullMicros(u.MigratedAt), emailNorm}
 }
 
 // CreateUser inserts u. emailNorm is the normalized email that must be
 // unique in the environment.
 func (q *Q) CreateUser(ctx context.Context, u *User, emailNorm string) error {
 	_, err := q.exec(ctx, `INSERT INTO users (`+userColumns+`, email_norm)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`, userArgs(u, emailNorm)...)
+		VALUES (`+placeholders(1, userInsertColumns)+`)`, userArgs(u, emailNorm)...)
 	return mapErr(err)
 }
 
 // UpdateUser writes every mutable field of u.
 func (q *Q) UpdateUser(ctx context.Context, u *User, emailNorm string) error {
 	a := userArgs(u, emailNorm)
-	args := append(a[:17:17], a[18:]...) // all but created_at, which never changes
+	// All but created_at, which never changes, and origin and migrated_at,
+	// which are MarkMigrated's.
+	args := append(append(a[:17:17], a[18:20]...), a[22])
 	res, err := q.exec(ctx, `UPDATE users SET email = $3, email_verified = $4, external_id = $5, given_name = $6,
 		family_name = $7, name = $8, locale = $9, phone_number = $10, preferred_username = $11, picture = $12, gender = $13,
 		groups_json = $14, metadata = $15, profile_metadata = $16, custom_attributes = $17, updated_at = $18,
@@ -169,4 +192,49 @@ func (q *Q) ListUsers(ctx context.Context, envID string, f UserFilter, p Page) (
 	rows.Close()
 	out.Items, out.More = trim(out.Items, p.Limit)
 	return out, q.attachMemberships(ctx, envID, out.Items)
+}
+
+// MarkMigrated records that a user arrived by origin at the time at (the
+// lazy migration: the legacy endpoint verified their password).
+func (q *Q) MarkMigrated(ctx context.Context, envID, userID, origin string, at time.Time) error {
+	res, err := q.exec(ctx, `UPDATE users SET origin = $3, migrated_at = $4 WHERE env_id = $1 AND id = $2`,
+		envID, userID, origin, micros(at))
+	return mustAffect(res, err)
+}
+
+// OriginCount is the migration status of the users of one origin.
+type OriginCount struct {
+	Origin string
+	Users  int64
+	// SignedInSince counts those whose last login is at or after their
+	// migration (MigratedAt); for native users, those who ever signed in.
+	SignedInSince int64
+	// NoPasswordNotSignedIn counts those with no stored password who have
+	// not signed in since their migration: only the legacy system (through
+	// lazy migration) or a password reset can let them in with a password.
+	NoPasswordNotSignedIn int64
+}
+
+// MigrationCounts returns the environment's users counted by origin, in
+// origin order; origins without users are absent.
+func (q *Q) MigrationCounts(ctx context.Context, envID string) ([]OriginCount, error) {
+	const signedIn = `u.last_login_at IS NOT NULL AND u.last_login_at >= COALESCE(u.migrated_at, 0)`
+	rows, err := q.query(ctx, `SELECT u.origin, COUNT(*),
+		COALESCE(SUM(CASE WHEN `+signedIn+` THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN p.user_id IS NULL AND NOT (`+signedIn+`) THEN 1 ELSE 0 END), 0)
+		FROM users u LEFT JOIN user_passwords p ON p.user_id = u.id AND p.env_id = u.env_id
+		WHERE u.env_id = $1 GROUP BY u.origin ORDER BY u.origin`, envID)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []OriginCount
+	for rows.Next() {
+		var c OriginCount
+		if err := rows.Scan(&c.Origin, &c.Users, &c.SignedInSince, &c.NoPasswordNotSignedIn); err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, c)
+	}
+	return out, mapErr(rows.Err())
 }
