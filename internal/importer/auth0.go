@@ -3,10 +3,13 @@ package importer
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // The auth0 format reads the files Auth0 gives, in any order and mix:
@@ -26,6 +29,9 @@ import (
 //     metadata), each with "members", as GET .../organizations/{id}/members
 //     returns them, and each member's "roles" (GET .../members/{user_id}/
 //     roles: [{"id", "name"}]).
+//
+// The export job's file comes gzipped (its location ends in .json.gz):
+// it is read as it is, or unzipped first.
 //
 // user_id becomes the external id (so "auth0|64f...", as Auth0's own APIs
 // name the user); an organization's id (org_...) its external id and
@@ -75,7 +81,10 @@ func readAuth0(paths []string, _ Options) (*Dataset, error) {
 	byID := map[string]int{} // user_id -> index in d.Users
 	var hashes []auth0Hash
 	for _, p := range paths {
-		raw, err := os.ReadFile(p)
+		if strings.HasSuffix(strings.TrimSuffix(strings.ToLower(p), ".gz"), ".csv") {
+			return nil, fmt.Errorf("%s: the auth0 format reads the export job's JSON (\"format\": \"json\"), not its CSV", p)
+		}
+		raw, err := readAuth0File(p)
 		if err != nil {
 			return nil, err
 		}
@@ -196,4 +205,22 @@ func (d *Dataset) addAuth0User(raw []byte, src string, byID map[string]int, hash
 		}
 	}
 	d.Users = append(d.Users, u)
+}
+
+// readAuth0File reads a file, unzipping it when it is gzipped, as the
+// export job's download is.
+func readAuth0File(path string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil || len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
+		return raw, err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: unzipping: %w", path, err)
+	}
+	return out, nil
 }

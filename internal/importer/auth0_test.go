@@ -1,7 +1,12 @@
 package importer
 
 import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -46,5 +51,35 @@ func TestAuth0(t *testing.T) {
 	want := []string{"bulk-import.json[1] custom_password_hash:unsupported_hash", "organizations.json[1] members:unknown_user"}
 	if got := rejected(d); !slices.Equal(got, want) {
 		t.Errorf("rejections: %v, want %v", got, want)
+	}
+}
+
+// TestAuth0Gzip: the export job's download is gzipped (tenant.json.gz)
+// and is read as it comes; its CSV form is refused with the way out.
+func TestAuth0Gzip(t *testing.T) {
+	raw, err := os.ReadFile("testdata/auth0/users-export.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(raw)
+	zw.Close()
+	gz := filepath.Join(dir, "example-tenant.json.gz")
+	os.WriteFile(gz, zipped.Bytes(), 0o600)
+	d, err := Read("auth0", []string{gz, "testdata/auth0/password-hashes.json"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada := userByEmail(t, d, "ada@example.com")
+	verifies(t, ada.PasswordHash, "rasmuslerdorf")
+	if ada.Source != "example-tenant.json.gz:1" || len(d.Users) != 4 || len(d.Rejected) != 0 {
+		t.Errorf("ada %+v; %d users, rejections %v", ada, len(d.Users), rejected(d))
+	}
+	csvFile := filepath.Join(dir, "example-tenant.csv.gz")
+	os.WriteFile(csvFile, zipped.Bytes(), 0o600)
+	if _, err := Read("auth0", []string{csvFile}, Options{}); err == nil || !strings.Contains(err.Error(), `"format": "json"`) {
+		t.Errorf("the CSV export: %v", err)
 	}
 }

@@ -18,8 +18,10 @@ import (
 // unverified_phone_numbers, totp_secret, password_digest, password_hasher.
 // id becomes the external id; the email is verified when it is among
 // verified_email_addresses. Each password_hasher Clerk documents is mapped
-// to an encoding internal/passwords verifies (clerkHash); scrypt_werkzeug
-// is not supported. Clerk's organizations are not in this export: users
+// to an encoding internal/passwords verifies (clerkHash); scrypt_werkzeug,
+// sha512_symfony and Clerk's other migration-only hashers (bcrypt_peppered,
+// md5_salted, sha256_salted, pbkdf2_sha512, hmac_sha256_utf16_b64,
+// awscognito) are not supported. Clerk's organizations are not in this export: users
 // arrive without memberships unless a mapping file (mapping.go) gives
 // them.
 
@@ -73,8 +75,8 @@ func hashRule(err error) string {
 // its password_hasher, to an encoding internal/passwords verifies.
 func clerkHash(hasher, digest string) (string, error) {
 	switch hasher {
-	case "bcrypt", "argon2i", "argon2id", "bcrypt_sha256_django", "pbkdf2_sha256_django", "phpass":
-		return digest, nil // already $2b$..., $argon2id$..., bcrypt_sha256$..., pbkdf2_sha256$..., $P$...
+	case "bcrypt", "argon2i", "argon2id", "bcrypt_sha256_django", "pbkdf2_sha256_django", "phpass", "md5_phpass", "ldap_ssha":
+		return digest, nil // already $2b$..., $argon2id$..., bcrypt_sha256$..., pbkdf2_sha256$..., $P$..., {SSHA}...
 	case "md5", "sha256":
 		return "$digest$alg=" + hasher + ",enc=hex$" + strings.ToLower(digest), nil
 	case "pbkdf2_sha256":

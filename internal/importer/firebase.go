@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/passwords"
 )
@@ -35,6 +36,7 @@ type firebaseExport struct {
 		DisplayName      string `json:"displayName"`
 		CustomAttributes string `json:"customAttributes"`
 		Disabled         bool   `json:"disabled"`
+		MFAInfo          []any  `json:"mfaInfo"`
 	} `json:"users"`
 }
 
@@ -43,6 +45,9 @@ func readFirebase(paths []string, opts Options) (*Dataset, error) {
 	p := opts.Firebase
 	haveParams := p.SignerKey != "" || p.SaltSeparator != "" || p.Rounds != 0 || p.MemCost != 0
 	for _, path := range paths {
+		if strings.EqualFold(filepath.Ext(path), ".csv") {
+			return nil, fmt.Errorf("%s: the firebase format reads the JSON export (firebase auth:export users.json --format=json), not the CSV one", path)
+		}
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			return nil, err
@@ -63,6 +68,9 @@ func readFirebase(paths []string, opts Options) (*Dataset, error) {
 					continue
 				}
 				u.Metadata = stringMap(claims)
+			}
+			if len(f.MFAInfo) > 0 {
+				d.note("Firebase second factors (mfaInfo) are not imported: those users enrol again.")
 			}
 			if f.Disabled {
 				d.note("Firebase users marked disabled are imported as ordinary users; disable them again in Gatehouse if needed.")

@@ -34,6 +34,12 @@ func TestFirebase(t *testing.T) {
 	if got := rejected(d); !slices.Equal(got, []string{"users.json users[2] passwordHash:malformed_hash"}) {
 		t.Errorf("rejections: %v", got)
 	}
+	if !slices.ContainsFunc(d.Notes, func(n string) bool { return strings.Contains(n, "mfaInfo") }) {
+		t.Errorf("no note about second factors: %v", d.Notes)
+	}
+	if _, err := Read("firebase", []string{"testdata/clerk/users.csv"}, Options{}); err == nil || !strings.Contains(err.Error(), "--format=json") {
+		t.Errorf("a CSV file: %v", err)
+	}
 	if _, err := Read("firebase", path, Options{}); err == nil || !strings.Contains(err.Error(), "--hash-key") {
 		t.Errorf("hashes without the project's parameters: %v", err)
 	}

@@ -49,6 +49,8 @@ func TestClerk(t *testing.T) {
 	verifies(t, userByEmail(t, d, "pbkdf2@example.com").PasswordHash, "password")
 	verifies(t, userByEmail(t, d, "sha1@example.com").PasswordHash, "password")
 	verifies(t, userByEmail(t, d, "firebase@example.com").PasswordHash, "user1password")
+	verifies(t, userByEmail(t, d, "phpass@example.com").PasswordHash, "test12345")
+	verifies(t, userByEmail(t, d, "ldap@example.com").PasswordHash, "secret")
 	if u := userByEmail(t, d, "oauth@example.com"); u.PasswordHash != "" {
 		t.Errorf("oauth: %+v", u)
 	}
@@ -109,5 +111,29 @@ func TestKeycloak(t *testing.T) {
 		"realm-export.json organizations[0] members:unknown_user"}
 	if got := rejected(d); !slices.Equal(got, want) {
 		t.Errorf("rejections: %v, want %v", got, want)
+	}
+}
+
+// TestCognitoListUsers: the JSON `aws cognito-idp list-users` prints, the
+// form Cognito actually exports.
+func TestCognitoListUsers(t *testing.T) {
+	d, err := Read("cognito", []string{"testdata/cognito/list-users.json"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := userByEmail(t, d, "frank@example.com")
+	if f.ExternalID != "5b4c3d2e-7f60-4192-a3b4-c5d6e7f8091a" || f.FirstName != "Frank" || !*f.EmailVerified ||
+		f.Metadata["tenant"] != "globex" || f.Metadata["cognito_username"] != "frank" || f.Source != "list-users.json Users[0]" {
+		t.Errorf("frank: %+v", f)
+	}
+	if g := userByEmail(t, d, "grete@example.com"); g.ExternalID != "6c5d4e3f-8071-42a3-b4c5-d6e7f8091a2b" || g.EmailVerified != nil ||
+		g.Metadata["cognito_username"] != "Google_109876543210" {
+		t.Errorf("grete (federated, disabled): %+v", g)
+	}
+	if !slices.ContainsFunc(d.Notes, func(n string) bool { return strings.Contains(n, "disabled") }) {
+		t.Errorf("no note about disabled users: %v", d.Notes)
+	}
+	if _, err := Read("cognito", []string{"testdata/firebase/users.json"}, Options{}); err == nil || !strings.Contains(err.Error(), "--from") {
+		t.Errorf("a Firebase file read as Cognito: %v", err)
 	}
 }
