@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/authlog"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/id"
+	"github.com/gatehouse/gatehouse/internal/legacyauth"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/settings"
@@ -55,6 +56,9 @@ type Handler struct {
 	// AuthLog records every sign-in attempt and counts it; nil records
 	// nothing.
 	AuthLog *authlog.Log
+	// Legacy is lazy migration's legacy endpoint (password.go); nil never
+	// asks one.
+	Legacy *legacyauth.Service
 
 	pages  *pages
 	assets *assets
@@ -107,6 +111,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	} {
 		mux.Handle("POST "+path, h.cop.Handler(h.form(fn)))
 	}
+	h.mountAccount(mux)
 }
 
 // form checks a POST before fn sees it: a bounded body, a live login flow

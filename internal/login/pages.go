@@ -16,7 +16,7 @@ import (
 
 // pageNames are the templates every build must have: templates/<name>.html
 // beside templates/layout.html.
-var pageNames = []string{"email", "password", "code", "link", "organizations", "signup", "forgot", "reset", "message"}
+var pageNames = []string{"email", "password", "code", "link", "organizations", "signup", "forgot", "reset", "message", "account"}
 
 // pages holds the parsed templates, one set per page (layout + page).
 type pages struct {
