@@ -34,11 +34,23 @@ type ImportBatch struct {
 	Users         []ImportUser
 }
 
-// ImportOrg is an organization keyed by its external id.
+// ImportOrg is an organization keyed by its external id, or, for one
+// without (as `gatehouse export` writes it), by its id: matched by that id
+// and created with it, so importing again finds it.
 type ImportOrg struct {
 	ExternalID  string
+	ID          string
 	DisplayName string
 	Metadata    map[string]string
+}
+
+// orgKey is how a batch names an organization: its external id, or its id
+// for one without, marked so that it never equals an external id.
+func orgKey(externalID, id string) string {
+	if externalID != "" {
+		return externalID
+	}
+	return "\x00" + id
 }
 
 // ImportUser is a user row; empty fields leave what a stored user has.
@@ -51,9 +63,10 @@ type ImportUser struct {
 }
 
 // ImportMembership makes the user a member of an organization named by
-// external id (one of the batch or a stored one).
+// external id, or by id for one without (one of the batch or a stored one).
 type ImportMembership struct {
 	OrgExternalID string
+	OrgID         string
 	Roles         []string
 	Metadata      map[string]string
 }

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/apierr"
+	"github.com/gatehouse/gatehouse/internal/id"
 	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -101,13 +102,19 @@ func checkOrgs(in []ImportOrg) []*orgRow {
 	rows := make([]*orgRow, len(in))
 	seen := map[string]int{}
 	for i, o := range in {
-		r := &orgRow{in: ImportOrg{ExternalID: strings.TrimSpace(o.ExternalID), DisplayName: strings.TrimSpace(o.DisplayName), Metadata: o.Metadata}}
+		r := &orgRow{in: ImportOrg{ExternalID: strings.TrimSpace(o.ExternalID), ID: strings.TrimSpace(o.ID),
+			DisplayName: strings.TrimSpace(o.DisplayName), Metadata: o.Metadata}}
 		rows[i] = r
 		var v apierr.Violations
-		if r.in.ExternalID == "" {
-			v.Add("external_id", "must not be empty: imported organizations are keyed by external_id")
-		} else {
+		switch {
+		case r.in.ExternalID == "" && r.in.ID == "":
+			v.Add("external_id", "must not be empty: imported organizations are keyed by external_id (or id, for one without)")
+		case r.in.ExternalID != "" && r.in.ID != "":
+			v.Add("id", "give external_id or id, not both")
+		case r.in.ExternalID != "":
 			normExternalID(&v, "external_id", &r.in.ExternalID)
+		case !id.HasPrefix(r.in.ID, id.Organization):
+			v.Add("id", "must be an organization id (org_...)")
 		}
 		if utf8.RuneCountInString(r.in.DisplayName) > MaxDisplayNameLen {
 			v.Add("display_name", fmt.Sprintf("must be at most %d characters", MaxDisplayNameLen))
@@ -116,12 +123,12 @@ func checkOrgs(in []ImportOrg) []*orgRow {
 		var mv apierr.Violations
 		checkMetadata(&mv, "metadata", o.Metadata)
 		r.perm = append(r.perm, fromViolations(mv, "metadata")...)
-		if r.in.ExternalID != "" {
-			if j, dup := seen[r.in.ExternalID]; dup {
+		if key := orgKey(r.in.ExternalID, r.in.ID); key != "\x00" {
+			if j, dup := seen[key]; dup {
 				r.perm = append(r.perm, RowError{Field: "external_id", Rule: "duplicate_in_batch",
-					Description: fmt.Sprintf("organizations[%d] has the same external_id", j)})
+					Description: fmt.Sprintf("organizations[%d] has the same external_id or id", j)})
 			} else {
-				seen[r.in.ExternalID] = i
+				seen[key] = i
 			}
 		}
 	}
@@ -159,15 +166,18 @@ func checkUsers(in []ImportUser) []*userRow {
 		orgsSeen := map[string]int{}
 		for j, m := range u.Memberships {
 			field := fmt.Sprintf("memberships[%d]", j)
-			tm := ImportMembership{OrgExternalID: strings.TrimSpace(m.OrgExternalID), Metadata: m.Metadata}
-			switch prev, dup := orgsSeen[tm.OrgExternalID]; {
-			case tm.OrgExternalID == "":
+			tm := ImportMembership{OrgExternalID: strings.TrimSpace(m.OrgExternalID), OrgID: strings.TrimSpace(m.OrgID), Metadata: m.Metadata}
+			key := orgKey(tm.OrgExternalID, tm.OrgID)
+			switch prev, dup := orgsSeen[key]; {
+			case key == "\x00":
 				r.perm = append(r.perm, RowError{Field: field + ".organization_external_id", Rule: "required", Description: "must not be empty"})
+			case tm.OrgExternalID != "" && tm.OrgID != "":
+				r.perm = append(r.perm, RowError{Field: field + ".organization_id", Rule: "conflict", Description: "give organization_external_id or organization_id, not both"})
 			case dup:
 				r.perm = append(r.perm, RowError{Field: field + ".organization_external_id", Rule: "duplicate_in_row",
 					Description: fmt.Sprintf("memberships[%d] names the same organization", prev)})
 			default:
-				orgsSeen[tm.OrgExternalID] = j
+				orgsSeen[key] = j
 			}
 			for _, name := range m.Roles {
 				name = strings.TrimSpace(name)

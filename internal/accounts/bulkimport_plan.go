@@ -36,18 +36,18 @@ func (s *Service) plan(ctx context.Context, q *store.Q, orgs []*orgRow, users []
 	for _, r := range orgs {
 		r.errs, r.status, r.stored, r.create, r.update = slices.Clone(r.perm), 0, nil, false, false
 		if !r.failed() {
-			refs[r.in.ExternalID] = true
+			refs[orgKey(r.in.ExternalID, r.in.ID)] = true
 		}
 	}
 	for _, r := range users {
 		r.errs, r.status, r.stored, r.create, r.update, r.memberships, r.writeHash = slices.Clone(r.perm), 0, nil, false, false, nil, false
 		if !r.failed() {
 			for _, m := range r.in.Memberships {
-				refs[m.OrgExternalID] = true
+				refs[orgKey(m.OrgExternalID, m.OrgID)] = true
 			}
 		}
 	}
-	stored, err := q.OrganizationsByExternalIDs(ctx, s.EnvID, sortedKeys(refs))
+	stored, err := storedOrgs(ctx, q, s.EnvID, refs)
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +65,27 @@ func (s *Service) plan(ctx context.Context, q *store.Q, orgs []*orgRow, users []
 		return nil, err
 	}
 	return p, nil
+}
+
+// storedOrgs reads the organizations the batch names (orgKey), by key.
+func storedOrgs(ctx context.Context, q *store.Q, envID string, refs map[string]bool) (map[string]*store.Organization, error) {
+	var exts, ids []string
+	for _, k := range sortedKeys(refs) {
+		if id, ok := strings.CutPrefix(k, "\x00"); ok {
+			ids = append(ids, id)
+		} else {
+			exts = append(exts, k)
+		}
+	}
+	stored, err := q.OrganizationsByExternalIDs(ctx, envID, exts)
+	if err != nil || len(ids) == 0 {
+		return stored, err
+	}
+	byID, err := q.OrganizationsByIDs(ctx, envID, ids)
+	for id, o := range byID {
+		stored[orgKey("", id)] = o
+	}
+	return stored, err
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -85,13 +106,14 @@ func (s *Service) planOrgs(p *importPlan, stored map[string]*store.Organization)
 	}
 	failed := map[string]bool{}
 	for _, r := range p.orgs {
+		key := orgKey(r.in.ExternalID, r.in.ID)
 		if r.failed() {
-			if r.in.ExternalID != "" && stored[r.in.ExternalID] == nil {
-				failed[r.in.ExternalID] = true
+			if key != orgKey("", "") && stored[key] == nil {
+				failed[key] = true
 			}
 			continue
 		}
-		if ex := stored[r.in.ExternalID]; ex != nil {
+		if ex := stored[key]; ex != nil {
 			o := *ex
 			if r.in.DisplayName != "" && r.in.DisplayName != o.DisplayName {
 				o.DisplayName, r.update = r.in.DisplayName, true
@@ -103,20 +125,25 @@ func (s *Service) planOrgs(p *importPlan, stored map[string]*store.Organization)
 			if r.update {
 				o.UpdatedAt, r.status = p.now, ImportUpdated
 			}
-			known[r.in.ExternalID] = knownOrg{org: r.stored}
+			known[key] = knownOrg{org: r.stored}
 			continue
 		}
 		if r.in.DisplayName == "" {
 			r.errs = append(r.errs, RowError{Field: "display_name", Rule: "required",
 				Description: "must not be empty to create an organization"})
-			failed[r.in.ExternalID] = true
+			failed[key] = true
 			continue
 		}
-		ext := r.in.ExternalID
-		r.stored = &store.Organization{ID: s.IDs.New(id.Organization), EnvID: s.EnvID, DisplayName: r.in.DisplayName,
-			ExternalID: &ext, Metadata: r.in.Metadata, Features: map[string]bool{}, CreatedAt: p.now, UpdatedAt: p.now}
+		orgID, ext := r.in.ID, &r.in.ExternalID
+		if orgID == "" {
+			orgID = s.IDs.New(id.Organization)
+		} else {
+			ext = nil // keyed by the id it is created with
+		}
+		r.stored = &store.Organization{ID: orgID, EnvID: s.EnvID, DisplayName: r.in.DisplayName,
+			ExternalID: ext, Metadata: r.in.Metadata, Features: map[string]bool{}, CreatedAt: p.now, UpdatedAt: p.now}
 		r.create, r.status = true, ImportCreated
-		known[ext] = knownOrg{org: r.stored, created: true}
+		known[key] = knownOrg{org: r.stored, created: true}
 	}
 	return known, failed
 }
@@ -337,11 +364,15 @@ func (s *Service) planMemberships(p *importPlan, r *userRow, u *store.User, know
 	}
 	for j, in := range r.in.Memberships {
 		field := fmt.Sprintf("memberships[%d]", j)
-		k, ok := known[in.OrgExternalID]
+		key := orgKey(in.OrgExternalID, in.OrgID)
+		k, ok := known[key]
 		if !ok {
 			desc := fmt.Sprintf("no organization has external_id %q; import it first or include it in the batch's organizations", in.OrgExternalID)
-			if failedOrgs[in.OrgExternalID] {
-				desc = fmt.Sprintf("organization %q failed in this batch", in.OrgExternalID)
+			if in.OrgExternalID == "" {
+				desc = fmt.Sprintf("no organization has id %q; import it first or include it in the batch's organizations", in.OrgID)
+			}
+			if failedOrgs[key] {
+				desc = fmt.Sprintf("organization %q failed in this batch", strings.TrimPrefix(key, "\x00"))
 			}
 			r.planFail(field+".organization_external_id", "unknown_organization", desc)
 			continue

@@ -84,6 +84,8 @@ func Handler(cfg Config) (http.Handler, error) {
 	add(gatehousev1connect.SettingsServiceName, p, h)
 	p, h = gatehousev1connect.NewImportServiceHandler(&importAPI{svc: cfg.Accounts}, opts...)
 	add(gatehousev1connect.ImportServiceName, p, h)
+	p, h = gatehousev1connect.NewExportServiceHandler(&exportAPI{svc: cfg.Accounts}, opts...)
+	add(gatehousev1connect.ExportServiceName, p, h)
 
 	var services []*vanguard.Service
 	var descs []protoreflect.ServiceDescriptor

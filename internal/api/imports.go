@@ -21,7 +21,7 @@ func (h *importAPI) ImportBatch(ctx context.Context, req *connect.Request[gateho
 	in := req.Msg
 	b := accounts.ImportBatch{DryRun: in.GetDryRun()}
 	for _, o := range in.GetOrganizations() {
-		b.Organizations = append(b.Organizations, accounts.ImportOrg{ExternalID: o.GetExternalId(),
+		b.Organizations = append(b.Organizations, accounts.ImportOrg{ExternalID: o.GetExternalId(), ID: o.GetId(),
 			DisplayName: o.GetDisplayName(), Metadata: o.GetMetadata()})
 	}
 	for _, u := range in.GetUsers() {
@@ -30,7 +30,7 @@ func (h *importAPI) ImportBatch(ctx context.Context, req *connect.Request[gateho
 			Metadata: u.GetMetadata(), PasswordHash: u.GetPasswordHash()}
 		for _, m := range u.GetMemberships() {
 			iu.Memberships = append(iu.Memberships, accounts.ImportMembership{OrgExternalID: m.GetOrganizationExternalId(),
-				Roles: m.GetRoles(), Metadata: m.GetMetadata()})
+				OrgID: m.GetOrganizationId(), Roles: m.GetRoles(), Metadata: m.GetMetadata()})
 		}
 		b.Users = append(b.Users, iu)
 	}

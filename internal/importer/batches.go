@@ -40,7 +40,7 @@ func (b *batch) size() int { return len(b.orgs) + len(b.users) }
 func (b *batch) request(dry bool) *gatehousev1.ImportBatchRequest {
 	req := &gatehousev1.ImportBatchRequest{DryRun: dry}
 	for _, o := range append(b.orgs[:len(b.orgs):len(b.orgs)], b.known...) {
-		req.Organizations = append(req.Organizations, &gatehousev1.ImportOrganization{ExternalId: o.ExternalID,
+		req.Organizations = append(req.Organizations, &gatehousev1.ImportOrganization{ExternalId: o.ExternalID, Id: o.ID,
 			DisplayName: o.DisplayName, Metadata: o.Metadata})
 	}
 	for _, u := range b.users {
@@ -48,7 +48,7 @@ func (b *batch) request(dry bool) *gatehousev1.ImportBatchRequest {
 			Name: u.Name, Locale: u.Locale, EmailVerified: u.EmailVerified, Metadata: u.Metadata, PasswordHash: u.PasswordHash}
 		for _, m := range u.Memberships {
 			pu.Memberships = append(pu.Memberships, &gatehousev1.ImportMembership{OrganizationExternalId: m.OrganizationExternalID,
-				Roles: m.Roles, Metadata: m.Metadata})
+				OrganizationId: m.OrganizationID, Roles: m.Roles, Metadata: m.Metadata})
 		}
 		req.Users = append(req.Users, pu)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/gen/gatehouse/v1/gatehousev1connect"
 	errdetailsv1 "github.com/gatehouse/gatehouse/gen/scalekit/v1/errdetails"
 	"github.com/gatehouse/gatehouse/gen/scalekit/v1/organizations/organizationsv1connect"
+	"github.com/gatehouse/gatehouse/gen/scalekit/v1/roles/rolesv1connect"
 	"github.com/gatehouse/gatehouse/gen/scalekit/v1/users/usersv1connect"
 )
 
@@ -42,6 +43,8 @@ type Conn struct {
 	Import gatehousev1connect.ImportServiceClient
 	Orgs   organizationsv1connect.OrganizationServiceClient
 	Users  usersv1connect.UserServiceClient
+	Roles  rolesv1connect.RolesServiceClient
+	Export gatehousev1connect.ExportServiceClient
 }
 
 // NewConn makes a Conn for the server at base (http:// or https://).
@@ -58,6 +61,8 @@ func NewConn(base string, tokens func(ctx context.Context, fresh bool) (string, 
 	c.Import = gatehousev1connect.NewImportServiceClient(hc, base, opts...)
 	c.Orgs = organizationsv1connect.NewOrganizationServiceClient(hc, base, opts...)
 	c.Users = usersv1connect.NewUserServiceClient(hc, base, opts...)
+	c.Roles = rolesv1connect.NewRolesServiceClient(hc, base, opts...)
+	c.Export = gatehousev1connect.NewExportServiceClient(hc, base, opts...)
 	return c
 }
 

@@ -39,10 +39,13 @@ import (
 // organization when set), roles (names separated by ';') and
 // membership_metadata (a JSON object).
 
-// genericUser is a JSONL line of either type.
+// genericLine is a JSONL line of any type: organization, user, and the
+// role and permission definitions of roles.go (Name is a user's full name
+// or a definition's name).
 type genericLine struct {
 	Type               string              `json:"type"`
 	ExternalID         string              `json:"external_id"`
+	ID                 string              `json:"id"`
 	DisplayName        string              `json:"display_name"`
 	Metadata           map[string]any      `json:"metadata"`
 	Email              string              `json:"email"`
@@ -55,9 +58,18 @@ type genericLine struct {
 	CustomPasswordHash *CustomPasswordHash `json:"custom_password_hash"`
 	Memberships        []struct {
 		OrganizationExternalID string         `json:"organization_external_id"`
+		OrganizationID         string         `json:"organization_id"`
 		Roles                  []string       `json:"roles"`
 		Metadata               map[string]any `json:"metadata"`
 	} `json:"memberships"`
+	// Definitions (roles.go).
+	Description       string   `json:"description"`
+	Extends           string   `json:"extends"`
+	Permissions       []string `json:"permissions"`
+	DefaultCreator    bool     `json:"default_creator"`
+	DefaultMember     bool     `json:"default_member"`
+	Roles             []Role   `json:"roles"`
+	DefaultMemberRole string   `json:"default_member_role"`
 }
 
 func readGeneric(paths []string, _ Options) (*Dataset, error) {
@@ -101,14 +113,20 @@ func readGenericJSONL(d *Dataset, path string) error {
 		switch g.Type {
 		case "organization":
 			d.Organizations = append(d.Organizations, Organization{Source: src, ExternalID: strings.TrimSpace(g.ExternalID),
-				DisplayName: g.DisplayName, Metadata: stringMap(g.Metadata)})
+				ID: strings.TrimSpace(g.ID), DisplayName: g.DisplayName, Metadata: stringMap(g.Metadata), Roles: g.Roles,
+				DefaultMemberRole: strings.TrimSpace(g.DefaultMemberRole)})
+		case "permission":
+			d.Permissions = append(d.Permissions, Permission{Name: strings.TrimSpace(g.Name), Description: g.Description})
+		case "role":
+			d.Roles = append(d.Roles, Role{Name: strings.TrimSpace(g.Name), DisplayName: g.DisplayName, Description: g.Description,
+				Extends: strings.TrimSpace(g.Extends), Permissions: g.Permissions, DefaultCreator: g.DefaultCreator, DefaultMember: g.DefaultMember})
 		case "user":
 			u := User{Source: src, Email: g.Email, ExternalID: strings.TrimSpace(g.ExternalID), FirstName: g.FirstName,
 				LastName: g.LastName, Name: g.Name, Locale: g.Locale, EmailVerified: g.EmailVerified,
 				Metadata: stringMap(g.Metadata), PasswordHash: g.PasswordHash}
 			for _, m := range g.Memberships {
 				u.Memberships = append(u.Memberships, Membership{OrganizationExternalID: strings.TrimSpace(m.OrganizationExternalID),
-					Roles: cleanRoles(m.Roles), Metadata: stringMap(m.Metadata)})
+					OrganizationID: strings.TrimSpace(m.OrganizationID), Roles: cleanRoles(m.Roles), Metadata: stringMap(m.Metadata)})
 			}
 			if g.CustomPasswordHash != nil {
 				if g.PasswordHash != "" {
@@ -122,7 +140,7 @@ func readGenericJSONL(d *Dataset, path string) error {
 			d.Users = append(d.Users, u)
 		default:
 			d.Rejected = append(d.Rejected, Rejection{Kind: "line", Source: src, Field: "type", Rule: "required",
-				Reason: fmt.Sprintf("type %q: want \"organization\" or \"user\"", g.Type)})
+				Reason: fmt.Sprintf("type %q: want \"organization\", \"user\", \"role\" or \"permission\"", g.Type)})
 		}
 	}
 	return sc.Err()

@@ -9,10 +9,18 @@ import (
 // Organization is one organization read from a source, keyed by the
 // source's own id (its external_id here).
 type Organization struct {
-	Source      string // where it was read: "orgs.jsonl:3"
-	ExternalID  string
+	Source     string // where it was read: "orgs.jsonl:3"
+	ExternalID string
+	// ID keys an organization without external_id by its Gatehouse id
+	// (`gatehouse export` writes it): it is matched by, and created with,
+	// that id.
+	ID          string
 	DisplayName string
 	Metadata    map[string]string
+	// Roles are the organization's own role definitions (roles.go).
+	Roles []Role
+	// DefaultMemberRole is the organization's own default member role.
+	DefaultMemberRole string
 }
 
 // User is one user read from a source, in the migration guide's minimal
@@ -36,8 +44,10 @@ type User struct {
 // Membership makes a user a member of an organization of the source.
 type Membership struct {
 	OrganizationExternalID string
-	Roles                  []string
-	Metadata               map[string]string
+	// OrganizationID names an organization without external_id by id.
+	OrganizationID string
+	Roles          []string
+	Metadata       map[string]string
 }
 
 // Rejection is a row refused before anything is sent: the reader could not
@@ -56,7 +66,11 @@ type Rejection struct {
 type Dataset struct {
 	Organizations []Organization
 	Users         []User
-	Rejected      []Rejection
+	// Permissions and Roles are the environment's definitions (roles.go),
+	// created before any user is written.
+	Permissions []Permission
+	Roles       []Role
+	Rejected    []Rejection
 	// Notes are things the reader could not carry over, said once each
 	// ("Cognito exports no password hashes"), for the summary.
 	Notes []string

@@ -115,6 +115,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := cfg.Conn.Start(ctx); err != nil {
 		return nil, err
 	}
+	if err := r.defineRoles(ctx, d); err != nil {
+		return sum, err
+	}
 	var failures []Rejection
 	for _, phase := range []struct {
 		name    string

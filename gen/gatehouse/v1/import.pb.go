@@ -154,7 +154,12 @@ type ImportOrganization struct {
 	// Required to create; empty leaves an existing organization's name.
 	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// Replaces the stored metadata when not empty.
-	Metadata      map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Metadata map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Instead of external_id, for an organization that has none (as
+	// `gatehouse export` writes it): the organization's id. It is matched by
+	// this id and created with it, so importing again finds it
+	// (docs/export.md). Give external_id or id, not both.
+	Id            string `protobuf:"bytes,4,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -208,6 +213,13 @@ func (x *ImportOrganization) GetMetadata() map[string]string {
 		return x.Metadata
 	}
 	return nil
+}
+
+func (x *ImportOrganization) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
 }
 
 // ImportUser is one user, the minimal schema of the migration guide plus
@@ -347,9 +359,12 @@ type ImportMembership struct {
 	// roles it has for an existing one. Otherwise they replace its roles.
 	Roles []string `protobuf:"bytes,2,rep,name=roles,proto3" json:"roles,omitempty"`
 	// Replaces the membership's metadata when not empty.
-	Metadata      map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Metadata map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Instead of organization_external_id: the id of an organization
+	// without external_id (ImportOrganization.id).
+	OrganizationId string `protobuf:"bytes,4,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ImportMembership) Reset() {
@@ -401,6 +416,13 @@ func (x *ImportMembership) GetMetadata() map[string]string {
 		return x.Metadata
 	}
 	return nil
+}
+
+func (x *ImportMembership) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
 }
 
 // ImportRowError is one broken rule of a failed row.
@@ -720,12 +742,13 @@ const file_gatehouse_v1_import_proto_rawDesc = "" +
 	"\x12ImportBatchRequest\x12\x17\n" +
 	"\adry_run\x18\x01 \x01(\bR\x06dryRun\x12F\n" +
 	"\rorganizations\x18\x02 \x03(\v2 .gatehouse.v1.ImportOrganizationR\rorganizations\x12.\n" +
-	"\x05users\x18\x03 \x03(\v2\x18.gatehouse.v1.ImportUserR\x05users\"\xe1\x01\n" +
+	"\x05users\x18\x03 \x03(\v2\x18.gatehouse.v1.ImportUserR\x05users\"\xf1\x01\n" +
 	"\x12ImportOrganization\x12\x1f\n" +
 	"\vexternal_id\x18\x01 \x01(\tR\n" +
 	"externalId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12J\n" +
-	"\bmetadata\x18\x03 \x03(\v2..gatehouse.v1.ImportOrganization.MetadataEntryR\bmetadata\x1a;\n" +
+	"\bmetadata\x18\x03 \x03(\v2..gatehouse.v1.ImportOrganization.MetadataEntryR\bmetadata\x12\x0e\n" +
+	"\x02id\x18\x04 \x01(\tR\x02id\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd2\x03\n" +
@@ -747,11 +770,12 @@ const file_gatehouse_v1_import_proto_rawDesc = "" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x11\n" +
-	"\x0f_email_verified\"\xe9\x01\n" +
+	"\x0f_email_verified\"\x92\x02\n" +
 	"\x10ImportMembership\x128\n" +
 	"\x18organization_external_id\x18\x01 \x01(\tR\x16organizationExternalId\x12\x14\n" +
 	"\x05roles\x18\x02 \x03(\tR\x05roles\x12H\n" +
-	"\bmetadata\x18\x03 \x03(\v2,.gatehouse.v1.ImportMembership.MetadataEntryR\bmetadata\x1a;\n" +
+	"\bmetadata\x18\x03 \x03(\v2,.gatehouse.v1.ImportMembership.MetadataEntryR\bmetadata\x12'\n" +
+	"\x0forganization_id\x18\x04 \x01(\tR\x0eorganizationId\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\\\n" +
