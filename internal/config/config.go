@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
 // Config is everything `gatehouse serve` needs.
@@ -49,6 +51,11 @@ type Config struct {
 
 	LogFormat string // json or text
 	LogLevel  string // debug, info, warn, error
+
+	// TrustedProxies lists the reverse proxies (IP addresses and CIDR
+	// ranges, comma-separated) whose X-Forwarded-For and Forwarded headers
+	// give the client address; empty trusts none (see httpx.TrustedProxies).
+	TrustedProxies string
 }
 
 // LegacyIssuer configures token exchange for one legacy issuer.
@@ -141,6 +148,9 @@ func (c *Config) Resolve() error {
 		bad("--allow-signup %q: must be true or false", c.AllowSignup)
 	}
 	c.Legacy.check(bad)
+	if _, err := httpx.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		bad("--trusted-proxies: %v", err)
+	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("--log-format %q: must be json or text", c.LogFormat)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -205,16 +204,10 @@ func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, what strin
 		Message: "We could not complete this step. Please try again in a moment.", LinkURL: "/login", LinkText: "Start again"})
 }
 
-// clientIP is the address the request came from. Forwarded headers are
-// not trusted (SECURITY-BAR A11): behind a proxy every client shares its
-// address for the per-IP limits.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the address the request came from, for the per-IP limits
+// and the authentication log: httpx.ClientIP, which believes forwarded
+// headers only from --trusted-proxies (SECURITY-BAR A11).
+func clientIP(r *http.Request) string { return httpx.ClientIP(r) }
 
 // randomToken returns n random bytes, base64url.
 func randomToken(n int) string {

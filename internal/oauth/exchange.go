@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -355,9 +355,8 @@ func (s *Server) tokenExchange(w http.ResponseWriter, r *http.Request) {
 		scope = f.Get("scope")
 	}
 	scopes := grantableScopes(scope)
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
 	ses, _, err := s.Sessions.Create(ctx, sessions.NewSession{UserID: u.ID, OrgID: orgID, AMR: []string{AMRLegacyToken},
-		UserAgent: r.UserAgent(), IP: ip})
+		UserAgent: r.UserAgent(), IP: httpx.ClientIP(r)})
 	if err != nil {
 		s.serverError(w, r, "starting a session for a token exchange", err)
 		return

@@ -184,6 +184,12 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	lg.Mount(mux)
 	mux.Handle("/", apiHandler)
 
+	// Resolve checked the list already.
+	proxies, err := httpx.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+
 	// Last, so that a failed first start leaves no client behind whose
 	// secret was never shown.
 	if err := ensureFirstClient(ctx, st, &cfg, clientsFor(env.ID), boot); err != nil {
@@ -191,7 +197,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	}
 	return &Server{
 		cfg: cfg, log: log, store: st, Bootstrap: boot, Accounts: acc, OAuth: oa, Sessions: sess, Settings: set, Login: lg,
-		handler: httpx.Middleware(log, now, mux),
+		handler: httpx.Middleware(log, now, httpx.WithClientIP(proxies, mux)),
 		mailer:  &mail.Worker{Store: st, EnvID: env.ID, SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, Now: now, Log: log, Dev: cfg.Dev},
 	}, nil
 }
