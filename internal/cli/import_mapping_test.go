@@ -74,6 +74,17 @@ func TestImportMapping(t *testing.T) {
 		_, out, _ = importRun(t, in, dir, cognito...)
 		wantSummary(t, "cognito again", out, [4]int{0, 0, 3, 0}, [4]int{0, 0, 2, 1})
 
+		// Cognito's own export, the JSON of aws cognito-idp list-users:
+		// both users are at example.com.
+		code, out, errOut = importRun(t, in, dir, "--from", "cognito", "--mapping", fixtures+"mapping/cognito.csv", fixtures+"cognito/list-users.json")
+		if code != 0 {
+			t.Errorf("list-users: exit %d, %s", code, errOut)
+		}
+		wantSummary(t, "list-users", out, [4]int{0, 0, 3, 0}, [4]int{2, 0, 0, 0})
+		if got := orgRoles(t, in, "5b4c3d2e-7f60-4192-a3b4-c5d6e7f8091a"); !slices.Equal(got, []string{"Example Inc:member"}) {
+			t.Errorf("frank: %v", got)
+		}
+
 		// Firebase: user1 by email, in another case, joins a stored
 		// organization; the social user matches nothing and is said so.
 		firebase := append([]string{"--from", "firebase", "--mapping", fixtures + "mapping/firebase.csv", fixtures + "firebase/users.json"}, firebaseParams...)
