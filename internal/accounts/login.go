@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/apierr"
 	"github.com/gatehouse/gatehouse/internal/id"
@@ -73,6 +74,71 @@ func (s *Service) setPasswordHash(ctx context.Context, q *store.Q, userID, hash 
 // login, silently (no event: the password did not change).
 func (s *Service) RehashPassword(ctx context.Context, userID, hash string) error {
 	return s.Store.Q().SetPasswordHash(ctx, s.EnvID, userID, hash, s.Now())
+}
+
+// LazyFields describe a user the environment's legacy endpoint has just
+// verified (lazy migration, docs/lazy-migration.md): the email typed in and
+// the profile the endpoint may have answered with.
+type LazyFields struct {
+	Email         string
+	GivenName     string
+	FamilyName    string
+	EmailVerified bool
+}
+
+// MigrateLazily stores the password the legacy endpoint just verified
+// (hash is its argon2id) and marks the user as lazily migrated now
+// (origin lazy). For userID "" it creates the user from f first, with no
+// organization: the environment's organization rules apply at sign-in as
+// for any user. An existing user (one without a password) keeps their
+// profile. One transaction, with user.created or user.password_migrated;
+// it returns the user's id.
+func (s *Service) MigrateLazily(ctx context.Context, userID string, f LazyFields, hash string) (string, error) {
+	now := s.Now()
+	var u *store.User
+	if userID == "" {
+		var v apierr.Violations
+		email, _ := NormalizeEmail(&v, "email", f.Email)
+		if err := v.Err(); err != nil {
+			return "", err
+		}
+		given, family := truncate(strings.TrimSpace(f.GivenName), 255), truncate(strings.TrimSpace(f.FamilyName), 255)
+		u = &store.User{ID: s.IDs.New(id.User), EnvID: s.EnvID, Email: email, EmailVerified: f.EmailVerified,
+			GivenName: given, FamilyName: family, Name: strings.TrimSpace(given + " " + family),
+			CreatedAt: now, UpdatedAt: now, Origin: store.OriginLazy, MigratedAt: now}
+		userID = u.ID
+	}
+	err := s.Store.Tx(ctx, func(q *store.Q) error {
+		if u != nil {
+			if err := q.CreateUser(ctx, u, strings.ToLower(u.Email)); err != nil {
+				return apierr.FromStore(err, "user", u.ID)
+			}
+			if err := s.emit(ctx, q, "user.created", u.ID, userEvent(u)); err != nil {
+				return err
+			}
+		} else if err := q.MarkMigrated(ctx, s.EnvID, userID, store.OriginLazy, now); err != nil {
+			return apierr.FromStore(err, "user", userID)
+		}
+		if err := q.SetPasswordHash(ctx, s.EnvID, userID, hash, now); err != nil {
+			return err
+		}
+		return s.emit(ctx, q, "user.password_migrated", userID, map[string]string{"id": userID})
+	})
+	if err != nil {
+		return "", err
+	}
+	return userID, nil
+}
+
+// truncate cuts s to at most n bytes on a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // SignUpFields describe a user signing themselves up on the login page.

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse/gatehouse/gen/scalekit/v1/users/usersv1connect"
 	"github.com/gatehouse/gatehouse/internal/accounts"
 	"github.com/gatehouse/gatehouse/internal/authlog"
+	"github.com/gatehouse/gatehouse/internal/legacyauth"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/rbac"
 	"github.com/gatehouse/gatehouse/internal/sessions"
@@ -50,6 +51,9 @@ type Config struct {
 
 	// AuthLog is the authentication log AuditLogsService reads.
 	AuthLog *authlog.Log
+	// Migration is lazy migration and the migration status
+	// (MigrationService); nil serves no MigrationService.
+	Migration *legacyauth.Service
 }
 
 // Handler returns the management API, ready to mount at the root: it
@@ -84,6 +88,10 @@ func Handler(cfg Config) (http.Handler, error) {
 	add(gatehousev1connect.SettingsServiceName, p, h)
 	p, h = gatehousev1connect.NewImportServiceHandler(&importAPI{svc: cfg.Accounts}, opts...)
 	add(gatehousev1connect.ImportServiceName, p, h)
+	if cfg.Migration != nil {
+		p, h = gatehousev1connect.NewMigrationServiceHandler(&migrationAPI{svc: cfg.Migration}, opts...)
+		add(gatehousev1connect.MigrationServiceName, p, h)
+	}
 	p, h = gatehousev1connect.NewExportServiceHandler(&exportAPI{svc: cfg.Accounts}, opts...)
 	add(gatehousev1connect.ExportServiceName, p, h)
 

@@ -32,6 +32,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(newBrandingCmd(stdout))
 	root.AddCommand(newClientsCmd(stdout))
 	root.AddCommand(newImportCmd(stdout, stderr))
+	root.AddCommand(newLazyMigrationCmd(stdout), newMigrationCmd(stdout))
 	root.AddCommand(newExportCmd(stdout, stderr))
 	if err := root.Execute(); err != nil {
 		// One line, whatever the error: joined errors would otherwise spill

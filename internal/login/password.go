@@ -3,6 +3,7 @@ package login
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/internal/legacyauth"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/passwords"
 )
@@ -61,7 +63,11 @@ func CheckPassword(pw, email string) error {
 // password is POST /login/password. Known and unknown emails, and users
 // without a password, go through the same steps: throttling, one argon2id
 // verification (a dummy one when there is no hash), the same counters and
-// the same answer on failure (SECURITY-BAR A01, A02, A03).
+// the same answer on failure (SECURITY-BAR A01, A02, A03). With lazy
+// migration on, a user without a password (or, if allowed, an unknown
+// email) is checked by the legacy endpoint instead (lazy.go); its refusal,
+// failure or timeout is a failure like any other, and failures that did
+// not ask it wait as long as asking it takes.
 func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 	ctx := r.Context()
 	if f.d.Step != stepPassword {
@@ -88,16 +94,37 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 		h.serverError(w, r, "looking up a user", err)
 		return
 	}
-	ok, rehash := false, false
-	if encoded != "" {
+	ok, rehash, lazy := false, false, false
+	var ep *legacyauth.Endpoint
+	if encoded == "" {
+		ep = h.legacyEndpoint(ctx)
+	}
+	switch {
+	case encoded != "":
 		ok, rehash, err = passwords.Verify(encoded, pw)
 		if err != nil && !errors.Is(err, passwords.ErrPasswordTooLong) {
 			h.Log.WarnContext(ctx, "a stored password hash cannot be used", "user_id", userID, "err", err)
 		}
-	} else {
+	case lazyCandidate(ep, userID):
+		// Lazy migration: the legacy endpoint checks the password.
+		lazy = true
+		migrated, err := h.verifyLegacy(ctx, ep, userID, f.d.Email, pw)
+		if err != nil {
+			h.serverError(w, r, "storing a lazily migrated password", err)
+			return
+		}
+		ok, userID = migrated != "", cmp.Or(migrated, userID)
+	default:
 		passwords.DummyVerify(pw)
 	}
 	if !ok {
+		if encoded != "" {
+			ep = h.legacyEndpoint(ctx)
+		}
+		if ep != nil && !lazy {
+			// As long as asking the legacy endpoint would have taken.
+			h.Legacy.Pad(ctx)
+		}
 		if err := h.hit(ctx, acct, perIP); err != nil {
 			h.serverError(w, r, "counting a failed attempt", err)
 			return

@@ -149,7 +149,7 @@ func (h *Handler) email(w http.ResponseWriter, r *http.Request, f *flow) {
 		return
 	}
 	f.d.Email = email
-	if hasPassword && !f.d.Signup {
+	if (hasPassword || h.offersLegacyPassword(r, userIDOf(u))) && !f.d.Signup {
 		f.d.Step = stepPassword
 		if err := h.save(ctx, f); err != nil {
 			h.serverError(w, r, "saving a login flow", err)

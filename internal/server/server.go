@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/id"
+	"github.com/gatehouse/gatehouse/internal/legacyauth"
 	"github.com/gatehouse/gatehouse/internal/login"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/metrics"
@@ -129,6 +130,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	oa.Permissions = oauth.StorePermissions{Store: st, EnvID: env.ID}
 	roles := &rbac.Service{Store: st, IDs: ids, Now: now, EnvID: env.ID, Accounts: acc}
 	set := &settings.Service{Store: st, IDs: ids, Now: now, EnvID: env.ID}
+	// Lazy migration's legacy endpoint: its secret is sealed with the
+	// master key, like signing keys.
+	legacy := &legacyauth.Service{Store: st, Env: set, IDs: ids, Now: now, EnvID: env.ID, MasterKey: mk,
+		Log: log.With("component", "lazy_migration")}
 	// The environment's redirect URLs and session policy govern the flows.
 	oa.Redirects, sess.Policies = set, set
 	// Token exchange for the cut-over from a legacy auth system.
@@ -148,7 +153,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	met := metrics.New(reg)
 	oa.Metrics = met
 	alog := &authlog.Log{Store: st, EnvID: env.ID, NewID: ids.New, Now: now, Metrics: met, Pages: pagetoken.New(ptKey), Logger: log}
-	apiHandler, err := api.Handler(api.Config{AuthLog: alog, Accounts: acc, RBAC: roles, Sessions: sess, Settings: set, Tokens: oa, Limiter: ratelimit.New(cfg.APIRateLimit, cfg.APIRateBurst), Now: now, Log: log})
+	apiHandler, err := api.Handler(api.Config{AuthLog: alog, Accounts: acc, RBAC: roles, Sessions: sess, Settings: set, Migration: legacy, Tokens: oa, Limiter: ratelimit.New(cfg.APIRateLimit, cfg.APIRateBurst), Now: now, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +182,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	codeKey.Write([]byte("gatehouse login code key v1"))
 	lg := &login.Handler{AuthLog: alog, OAuth: oa, Sessions: sess, Accounts: acc, Settings: set, Store: st, IDs: ids, EnvID: env.ID,
 		PublicURL: cfg.PublicURL, Now: now, Log: log.With("component", "login"), SignupAllowed: cfg.SignupAllowed(),
-		CodeKey: codeKey.Sum(nil)}
+		CodeKey: codeKey.Sum(nil), Legacy: legacy}
 	if err := lg.Init(); err != nil {
 		return nil, err
 	}
