@@ -23,7 +23,7 @@ import (
 func newClientsCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "clients",
-		Short: "Create OAuth clients (confidential apps, or public SPAs and mobile apps)",
+		Short: "Create, list and delete OAuth clients (confidential apps, or public SPAs and mobile apps)",
 		Args:  cobra.NoArgs,
 	}
 	cfg := config.Defaults()
@@ -73,14 +73,40 @@ environment's callback URLs, under the environment type's rules.`,
 	fs.StringArrayVar(&redirectURIs, "redirect-uri", nil, "a redirect URI of the client (repeatable)")
 	fs.StringArrayVar(&postLogout, "post-logout-redirect-uri", nil, "a post-logout redirect URI (repeatable)")
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	bindDBFlags(create, &cfg)
+	cmd.AddCommand(create, newClientsListCmd(stdout), newClientsDeleteCmd(stdout))
+	return cmd
+}
+
+// bindDBFlags adds the database flags of serve (and their variables) to a
+// clients subcommand.
+func bindDBFlags(cmd *cobra.Command, cfg *config.Config) {
+	fs := cmd.Flags()
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the SQLite database (as for serve)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "postgres://... when the server uses PostgreSQL (as for serve)")
 	env := &envFlags{fs: fs}
 	env.bind("data-dir", "GATEHOUSE_DATA_DIR")
 	env.bind("database-url", "GATEHOUSE_DATABASE_URL")
-	create.PreRunE = func(*cobra.Command, []string) error { return env.apply() }
-	cmd.AddCommand(create)
-	return cmd
+	cmd.PreRunE = func(*cobra.Command, []string) error { return env.apply() }
+}
+
+// openEnvironment opens the database of dsn and the clients service of
+// its environment; close the store when done.
+func openEnvironment(ctx context.Context, dsn string) (*store.Store, *clients.Service, error) {
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := st.Q().FirstEnvironment(ctx)
+	if err != nil {
+		st.Close()
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil, errors.New("no environment in this database yet: run gatehouse serve once first")
+		}
+		return nil, nil, err
+	}
+	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+	return st, &clients.Service{Store: st, IDs: id.NewGenerator(now), Now: now, EnvID: env.ID}, nil
 }
 
 // createdClient is what clients create prints.
@@ -93,20 +119,13 @@ type createdClient struct {
 }
 
 func createClient(ctx context.Context, dsn, name string, public bool, redirectURIs, postLogout []string) (*createdClient, error) {
-	st, err := store.Open(ctx, dsn)
+	st, cs, err := openEnvironment(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	env, err := st.Q().FirstEnvironment(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errors.New("no environment in this database yet: run gatehouse serve once first")
-	} else if err != nil {
-		return nil, err
-	}
-	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-	ids := id.NewGenerator(now)
-	envType, err := (&settings.Service{Store: st, IDs: ids, Now: now, EnvID: env.ID}).EnvironmentType(ctx)
+	now, ids := cs.Now, cs.IDs
+	envType, err := (&settings.Service{Store: st, IDs: ids, Now: now, EnvID: cs.EnvID}).EnvironmentType(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -126,12 +145,11 @@ func createClient(ctx context.Context, dsn, name string, public bool, redirectUR
 		if public {
 			out.ClientID = ids.New(id.Client)
 		} else {
-			cs := &clients.Service{Store: st, IDs: ids, Now: now, EnvID: env.ID}
 			if out.ClientID, out.ClientSecret, err = cs.Create(ctx, q, name, "", ""); err != nil {
 				return err
 			}
 		}
-		return q.PutOAuthClient(ctx, &store.OAuthClient{ID: out.ClientID, EnvID: env.ID, Name: name, Public: public,
+		return q.PutOAuthClient(ctx, &store.OAuthClient{ID: out.ClientID, EnvID: cs.EnvID, Name: name, Public: public,
 			RedirectURIs: redirectURIs, PostLogoutRedirectURIs: postLogout, CreatedAt: t, UpdatedAt: t})
 	})
 	if err != nil {

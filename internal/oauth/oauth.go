@@ -221,10 +221,12 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request) {
 }
 
 // VerifyManagementToken checks a bearer token for the management API: our
-// signature, our issuer, within its lifetime, and a client-credentials
-// token (its subject is the client). The returned claims are shared
-// between calls with the same token and must not be modified.
-func (s *Server) VerifyManagementToken(_ context.Context, raw string) (*Claims, error) {
+// signature, our issuer, within its lifetime, a client-credentials token
+// (its subject is the client), and a client that still exists (a deleted
+// client's tokens fail at once, though its signatures stay cached). The
+// returned claims are shared between calls with the same token and must
+// not be modified.
+func (s *Server) VerifyManagementToken(ctx context.Context, raw string) (*Claims, error) {
 	c := s.verified.get(raw)
 	if c == nil {
 		c = new(Claims)
@@ -240,6 +242,11 @@ func (s *Server) VerifyManagementToken(_ context.Context, raw string) (*Claims, 
 	// go-jose skips exp when it is absent; an access token without one
 	// would never expire (SECURITY-BAR J05), so it is required above.
 	if c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: s.Issuer, Time: s.Now()}, 30*time.Second) != nil {
+		return nil, signing.ErrInvalidToken
+	}
+	if ok, err := s.Clients.Exists(ctx, c.ClientID); err != nil {
+		return nil, err
+	} else if !ok {
 		return nil, signing.ErrInvalidToken
 	}
 	return c, nil
