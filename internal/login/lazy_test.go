@@ -239,7 +239,7 @@ func TestLazyMigrationFailuresLookLikeAWrongPassword(t *testing.T) {
 			l.mode.Store(mode)
 			f.clk.Advance(10 * time.Second) // past the throttle's growing delay
 			before := l.calls.Load()
-			p := f.browserFrom("127.0.0." + strconv.Itoa(10+len(mode))).signInWithPassword(newAuthz(), email, legacyPW)
+			p := f.browserFrom("127.0.0."+strconv.Itoa(10+len(mode))).signInWithPassword(newAuthz(), email, legacyPW)
 			if p.status != want.status || p.text() != want.text() {
 				t.Errorf("%s: %d %q, want %d %q", mode, p.status, p.text(), want.status, want.text())
 			}
