@@ -346,3 +346,44 @@ func TestLazyMigrationUnknownEmail(t *testing.T) {
 		}
 	})
 }
+
+// With lazy migration on, failures that do not ask the endpoint (a wrong
+// password of a user who has one, an unknown email it is not asked about)
+// take at least as long as asking it has been taking, so a failure's time
+// does not tell which kind of account the email belongs to.
+func TestLazyMigrationFailuresTakeAsLongAsTheEndpoint(t *testing.T) {
+	f, _ := newLoggedFx(t, false)
+	const email = "slow@legacy.example"
+	l := newLegacy(t, email, false)
+	f.user(f.orgID, email, "", false)
+	f.user(f.orgID, "haspw@legacy.example", "a perfectly fine password", false)
+	f.enableLazy(l, 5000, false)
+	l.mode.Store("slow") // answers after 700 ms
+
+	timed := func(b *browser, p *page, pw string) (*page, time.Duration) {
+		start := time.Now()
+		p = b.submit(p, "/login/password", map[string]string{"password": pw})
+		return p, time.Since(start)
+	}
+	b := f.browserFrom("127.0.0.51")
+	p := b.submit(b.authorize(newAuthz()), "/login/email", map[string]string{"email": email})
+	if _, d := timed(b, p, "wrong"+legacyPW); d < 650*time.Millisecond || l.calls.Load() != 1 {
+		t.Fatalf("the endpoint answered in 700 ms but the attempt took %v (%d calls)", d, l.calls.Load())
+	}
+	b = f.browserFrom("127.0.0.52")
+	p = b.submit(b.authorize(newAuthz()), "/login/email", map[string]string{"email": "haspw@legacy.example"})
+	p, d := timed(b, p, "not the password")
+	if p.status != http.StatusBadRequest || d < 600*time.Millisecond {
+		t.Errorf("wrong password of a user with one: %d in %v, want a failure taking about 700 ms", p.status, d)
+	}
+	b = f.browserFrom("127.0.0.53")
+	p = b.submit(b.authorize(newAuthz()), "/login/email", map[string]string{"email": "nobody@legacy.example"})
+	p = b.submit(p, "/login/use-password", nil)
+	p, d = timed(b, p, "not the password")
+	if p.status != http.StatusBadRequest || d < 600*time.Millisecond {
+		t.Errorf("unknown email: %d in %v, want a failure taking about 700 ms", p.status, d)
+	}
+	if l.calls.Load() != 1 {
+		t.Errorf("the endpoint was asked %d times, want once", l.calls.Load())
+	}
+}
