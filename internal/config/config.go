@@ -56,6 +56,10 @@ type Config struct {
 	// ranges, comma-separated) whose X-Forwarded-For and Forwarded headers
 	// give the client address; empty trusts none (see httpx.TrustedProxies).
 	TrustedProxies string
+
+	// AuthLogRetention is how long authentication log entries are kept
+	// before the background pruner deletes them.
+	AuthLogRetention time.Duration
 }
 
 // LegacyIssuer configures token exchange for one legacy issuer.
@@ -76,6 +80,7 @@ func Defaults() Config {
 		Addr: "127.0.0.1:8080", DataDir: "gatehouse-data", TokenTTL: 86399 * time.Second,
 		APIRateLimit: 2000, APIRateBurst: 4000, ShutdownTimeout: 30 * time.Second,
 		MailFrom: "Gatehouse <no-reply@localhost>", LogFormat: "json", LogLevel: "info",
+		AuthLogRetention: 90 * 24 * time.Hour,
 	}
 }
 
@@ -148,6 +153,9 @@ func (c *Config) Resolve() error {
 		bad("--allow-signup %q: must be true or false", c.AllowSignup)
 	}
 	c.Legacy.check(bad)
+	if c.AuthLogRetention < time.Hour {
+		bad("--auth-log-retention %s: must be at least 1h", c.AuthLogRetention)
+	}
 	if _, err := httpx.ParseTrustedProxies(c.TrustedProxies); err != nil {
 		bad("--trusted-proxies: %v", err)
 	}

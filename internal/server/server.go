@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/pagetoken"
+	"github.com/gatehouse/gatehouse/internal/prune"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/rbac"
 	"github.com/gatehouse/gatehouse/internal/sessions"
@@ -49,6 +50,9 @@ type Server struct {
 	store   *store.Store
 	handler http.Handler
 	mailer  *mail.Worker
+	// Pruner deletes expired and old rows in the background of Serve;
+	// exposed for tests that run it by hand with a fake clock.
+	Pruner *prune.Pruner
 	// Bootstrap reports what the first start created.
 	Bootstrap *Bootstrap
 	// Accounts is exposed for tests and benchmarks that seed data directly.
@@ -204,6 +208,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		cfg: cfg, log: log, store: st, Bootstrap: boot, Accounts: acc, OAuth: oa, Sessions: sess, Settings: set, Login: lg,
 		handler: httpx.Middleware(log, now, httpx.WithClientIP(proxies, mux)),
 		mailer:  &mail.Worker{Store: st, EnvID: env.ID, SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, Now: now, Log: log, Dev: cfg.Dev},
+		Pruner: &prune.Pruner{Store: st, EnvID: env.ID, Now: now, Log: log.With("component", "prune"),
+			AuthLogRetention: cfg.AuthLogRetention},
 	}, nil
 }
 
@@ -228,6 +234,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	mailDone := make(chan struct{})
 	go func() { defer close(mailDone); s.mailer.Run(mailCtx) }()
 	defer func() { stopMail(); <-mailDone }()
+	pruneCtx, stopPrune := context.WithCancel(context.Background())
+	pruneDone := make(chan struct{})
+	go func() { defer close(pruneDone); s.Pruner.Run(pruneCtx) }()
+	defer func() { stopPrune(); <-pruneDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
