@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -91,7 +92,7 @@ func (s *Service) Verify(ctx context.Context, ep *Endpoint, email, password stri
 	p, reason, err := s.call(ctx, ep, email, password)
 	s.lat.add(time.Since(start))
 	if reason != "" {
-		s.Log.WarnContext(ctx, "lazy migration: the legacy endpoint did not verify a password", "reason", reason,
+		s.logger().WarnContext(ctx, "lazy migration: the legacy endpoint did not verify a password", "reason", reason,
 			"err", err, "elapsed", time.Since(start).Round(time.Millisecond))
 		return Profile{}, false
 	}
@@ -144,6 +145,14 @@ func (s *Service) call(ctx context.Context, ep *Endpoint, email, password string
 		return Profile{}, "invalid_password", nil
 	}
 	return a.Profile, "", nil
+}
+
+// logger is Log, or a logger that drops everything when none is set.
+func (s *Service) logger() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
 }
 
 // Sign is the webhook-signature header value for a message: Standard
