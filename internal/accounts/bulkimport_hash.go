@@ -21,7 +21,17 @@ import (
 // hash back, and a password changed in the source since is imported again.
 //
 // Wrapping a digest, and comparing a digest with a wrapped one, each cost
-// one argon2id, so both run before the transaction, in parallel.
+// one argon2id, so both run before the transaction, in parallel. Slow
+// hashes (bcrypt and the like) are stored as they came and compared by a
+// SHA-256, which plan does inside the transaction at no cost worth a
+// lookup of its own.
+
+// wrapsDigest reports whether passwords.Import wraps hashes of format f in
+// argon2id (the fast digests). Were a new digest format missing here, its
+// rows would only be wrapped inside the transaction instead of before it.
+func wrapsDigest(f passwords.Format) bool {
+	return f == passwords.FormatDigest || f == passwords.FormatLDAP || f == passwords.FormatDjangoDigest
+}
 
 // hashSourceOf is what user_imports.hash_source records for a source hash
 // and the value stored for it.
@@ -61,15 +71,15 @@ func (r *userRow) decideHash(recorded string, dry bool) error {
 	return nil
 }
 
-// prepareHashes compares every row's hash with the import record of the
-// user it probably matches (read outside the transaction; plan checks the
-// record again inside it) and makes the stored form of the hashes that
-// will be written.
+// prepareHashes compares every row's fast digest with the import record
+// of the user it probably matches (read outside the transaction; plan
+// checks the record again inside it) and makes the stored form of the
+// digests that will be written.
 func (s *Service) prepareHashes(ctx context.Context, rows []*userRow, dry bool) error {
 	var todo []*userRow
 	var exts, emails []string
 	for _, r := range rows {
-		if len(r.perm) > 0 || r.hashFormat == "" {
+		if len(r.perm) > 0 || !wrapsDigest(r.hashFormat) {
 			continue
 		}
 		todo = append(todo, r)

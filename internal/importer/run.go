@@ -10,6 +10,12 @@ import (
 	"time"
 )
 
+// DefaultConcurrency is the batches in flight at once unless --concurrency
+// says otherwise: enough to keep the server busy while the client reads
+// and encodes the next batches and waits on the network, without queuing
+// many batches behind SQLite's single writer.
+const DefaultConcurrency = 4
+
 // Config is one import run.
 type Config struct {
 	Format  string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,12 +12,32 @@ import (
 )
 
 // Reads and writes of the bulk import (accounts.ImportBatch), which looks
-// up a whole batch of rows at once. Lookups go in chunks of importChunk
-// keys, the last chunk padded with repeats of its last key, so that every
-// query has one of a fixed set of shapes and stays in the statement cache
-// whatever the batch size.
+// up a whole batch of rows at once: each lookup is one query whatever the
+// number of keys (inKeys), so a batch of 1,000 users costs a handful of
+// round trips, and every query keeps one shape in the statement cache.
+// (chunks, importChunk keys at a time with padded arguments, is the older
+// way; the export still reads with it.)
 
 const importChunk = 100
+
+// inKeys is the condition "col is one of the keys bound at $n" (see
+// keysArg), one statement shape for any number of keys: = ANY of a text
+// array on PostgreSQL, the elements of a JSON array on SQLite, which has no
+// array parameters. Both use col's index.
+func (q *Q) inKeys(col string, n int) string {
+	if q.dialect == Postgres {
+		return col + " = ANY($" + strconv.Itoa(n) + ")"
+	}
+	return col + " IN (SELECT value FROM json_each($" + strconv.Itoa(n) + "))"
+}
+
+// keysArg binds keys for inKeys.
+func (q *Q) keysArg(keys []string) any {
+	if q.dialect == Postgres {
+		return keys
+	}
+	return encodeJSON(keys)
+}
 
 // chunks splits keys into importChunk-sized argument lists (after the
 // leading args), padding the last one.
@@ -56,41 +77,42 @@ func (q *Q) usersForImport(ctx context.Context, envID string, externalIDs, email
 		name string
 		keys []string
 	}{{"external_id", externalIDs}, {"email_norm", emailNorms}} {
-		for _, args := range chunks(col.keys, envID) {
-			rows, err := q.query(ctx, `SELECT `+userColumns+` FROM users WHERE env_id = $1 AND `+col.name+
-				` IN (`+placeholders(2, importChunk)+`)`, args...)
+		if len(col.keys) == 0 {
+			continue
+		}
+		rows, err := q.query(ctx, `SELECT `+userColumns+` FROM users WHERE env_id = $1 AND `+q.inKeys(col.name, 2),
+			envID, q.keysArg(col.keys))
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		for rows.Next() {
+			u, err := scanUser(rows)
 			if err != nil {
-				return nil, mapErr(err)
+				rows.Close()
+				return nil, err
 			}
-			for rows.Next() {
-				u, err := scanUser(rows)
-				if err != nil {
-					rows.Close()
-					return nil, err
-				}
-				if !seen[u.ID] {
-					seen[u.ID] = true
-					out = append(out, u)
-				}
-			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return nil, mapErr(err)
+			if !seen[u.ID] {
+				seen[u.ID] = true
+				out = append(out, u)
 			}
 		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, mapErr(err)
+		}
 	}
-	for start := 0; attach && start < len(out); start += importChunk {
-		if err := q.attachMembershipsChunk(ctx, envID, out[start:min(start+importChunk, len(out))]); err != nil {
+	if attach && len(out) > 0 {
+		if err := q.attachImportMemberships(ctx, envID, out); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// attachMembershipsChunk is attachMemberships for at most importChunk
-// users, with padded arguments.
-func (q *Q) attachMembershipsChunk(ctx context.Context, envID string, users []*User) error {
+// attachImportMemberships is attachMemberships for a batch of users, in two
+// queries whatever their number.
+func (q *Q) attachImportMemberships(ctx context.Context, envID string, users []*User) error {
 	ids := make([]string, len(users))
 	byUser := make(map[string]*User, len(users))
 	for i, u := range users {
@@ -98,14 +120,13 @@ func (q *Q) attachMembershipsChunk(ctx context.Context, envID string, users []*U
 		u.Memberships = []*Membership{}
 		byUser[u.ID] = u
 	}
-	args := chunks(ids, envID)[0]
-	in := placeholders(2, importChunk)
+	args := []any{envID, q.keysArg(ids)}
 	// OrgName is left empty: the import does not need it, and without the
 	// join the planner cannot be tempted to walk organizations.
 	rows, err := q.query(ctx, `SELECT m.org_id, m.user_id, m.status, m.metadata, m.inviter_email, m.created_at,
 		m.updated_at, m.accepted_at, m.expires_at, m.resent_at, m.resent_count
 		FROM memberships m
-		WHERE m.env_id = $1 AND m.user_id IN (`+in+`) ORDER BY m.user_id, m.created_at, m.org_id`, args...)
+		WHERE m.env_id = $1 AND `+q.inKeys("m.user_id", 2)+` ORDER BY m.user_id, m.created_at, m.org_id`, args...)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -135,7 +156,7 @@ func (q *Q) attachMembershipsChunk(ctx context.Context, envID string, users []*U
 	}
 	rrows, err := q.query(ctx, `SELECT mr.org_id, mr.user_id, r.id, r.name, r.display_name
 		FROM membership_roles mr JOIN roles r ON r.id = mr.role_id AND r.env_id = mr.env_id
-		WHERE mr.env_id = $1 AND mr.user_id IN (`+in+`) ORDER BY r.name`, args...)
+		WHERE mr.env_id = $1 AND `+q.inKeys("mr.user_id", 2)+` ORDER BY r.name`, args...)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -157,27 +178,23 @@ func (q *Q) attachMembershipsChunk(ctx context.Context, envID string, users []*U
 // ids, by external id.
 func (q *Q) OrganizationsByExternalIDs(ctx context.Context, envID string, externalIDs []string) (map[string]*Organization, error) {
 	out := map[string]*Organization{}
-	for _, args := range chunks(externalIDs, envID) {
-		rows, err := q.query(ctx, `SELECT `+orgColumns+` FROM organizations WHERE env_id = $1 AND external_id IN (`+
-			placeholders(2, importChunk)+`)`, args...)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		for rows.Next() {
-			o, err := scanOrg(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[*o.ExternalID] = o
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, mapErr(err)
-		}
+	if len(externalIDs) == 0 {
+		return out, nil
 	}
-	return out, nil
+	rows, err := q.query(ctx, `SELECT `+orgColumns+` FROM organizations WHERE env_id = $1 AND `+q.inKeys("external_id", 2),
+		envID, q.keysArg(externalIDs))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := scanOrg(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[*o.ExternalID] = o
+	}
+	return out, mapErr(rows.Err())
 }
 
 // ScopedRole is a role with the scope it belongs to: OrgID is "" for an
@@ -208,9 +225,9 @@ func (q *Q) RolesForImport(ctx context.Context, envID string, orgIDs []string) (
 	if err := scan(q.query(ctx, `SELECT id, name, display_name, org_id FROM roles WHERE env_id = $1 AND org_id = ''`, envID)); err != nil {
 		return nil, err
 	}
-	for _, args := range chunks(orgIDs, envID) {
-		if err := scan(q.query(ctx, `SELECT id, name, display_name, org_id FROM roles WHERE env_id = $1 AND org_id IN (`+
-			placeholders(2, importChunk)+`)`, args...)); err != nil {
+	if len(orgIDs) > 0 {
+		if err := scan(q.query(ctx, `SELECT id, name, display_name, org_id FROM roles WHERE env_id = $1 AND `+
+			q.inKeys("org_id", 2), envID, q.keysArg(orgIDs))); err != nil {
 			return nil, err
 		}
 	}
@@ -241,8 +258,8 @@ func (q *Q) DefaultMemberRolesForImport(ctx context.Context, envID string, orgID
 	if err := scan(q.query(ctx, sel+`d.org_id = ''`, envID)); err != nil {
 		return nil, err
 	}
-	for _, args := range chunks(orgIDs, envID) {
-		if err := scan(q.query(ctx, sel+`d.org_id IN (`+placeholders(2, importChunk)+`)`, args...)); err != nil {
+	if len(orgIDs) > 0 {
+		if err := scan(q.query(ctx, sel+q.inKeys("d.org_id", 2), envID, q.keysArg(orgIDs))); err != nil {
 			return nil, err
 		}
 	}
@@ -263,29 +280,25 @@ type UserImport struct {
 // UserImports returns the import records of the listed users, by user id.
 func (q *Q) UserImports(ctx context.Context, envID string, userIDs []string) (map[string]UserImport, error) {
 	out := map[string]UserImport{}
-	for _, args := range chunks(userIDs, envID) {
-		rows, err := q.query(ctx, `SELECT user_id, hash_source, hash_format, created_at, updated_at FROM user_imports
-			WHERE env_id = $1 AND user_id IN (`+placeholders(2, importChunk)+`)`, args...)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		for rows.Next() {
-			ui := UserImport{EnvID: envID}
-			var c, u int64
-			if err := rows.Scan(&ui.UserID, &ui.HashSource, &ui.HashFormat, &c, &u); err != nil {
-				rows.Close()
-				return nil, mapErr(err)
-			}
-			ui.CreatedAt, ui.UpdatedAt = fromMicros(c), fromMicros(u)
-			out[ui.UserID] = ui
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, mapErr(err)
-		}
+	if len(userIDs) == 0 {
+		return out, nil
 	}
-	return out, nil
+	rows, err := q.query(ctx, `SELECT user_id, hash_source, hash_format, created_at, updated_at FROM user_imports
+		WHERE env_id = $1 AND `+q.inKeys("user_id", 2), envID, q.keysArg(userIDs))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		ui := UserImport{EnvID: envID}
+		var c, u int64
+		if err := rows.Scan(&ui.UserID, &ui.HashSource, &ui.HashFormat, &c, &u); err != nil {
+			return nil, mapErr(err)
+		}
+		ui.CreatedAt, ui.UpdatedAt = fromMicros(c), fromMicros(u)
+		out[ui.UserID] = ui
+	}
+	return out, mapErr(rows.Err())
 }
 
 // PutUserImport inserts or replaces a user's import record (created_at is
@@ -317,33 +330,61 @@ func IsRetryable(err error) bool {
 }
 
 // insertMany runs head ("INSERT INTO t (a, b)") with rows of ncols values
-// each as multi-row statements of 16, 8, 4, 2 or 1 rows (at most five
-// statement shapes per table, for the statement cache), and tail (an ON
-// CONFLICT clause, or "").
+// each, and tail (an ON CONFLICT clause, or ""), as multi-row statements of
+// 1024, 256, 64, 16, 4 or 1 rows: a batch of 1,000 rows takes about ten
+// statements (round trips on PostgreSQL), and each table has at most six
+// statement shapes in the cache. A statement stays under the databases'
+// parameter limits (SQLite 32,766, PostgreSQL 65,535).
 func (q *Q) insertMany(ctx context.Context, head string, ncols int, rows [][]any, tail string) error {
+	maxParams := 32766
+	if q.dialect == Postgres {
+		maxParams = 65535
+	}
 	for len(rows) > 0 {
-		n := 16 // modernc.org/sqlite binds in time quadratic in the parameters of a statement
-		for n > len(rows) {
-			n /= 2
+		n := 1024
+		for n > len(rows) || n*ncols > maxParams {
+			n /= 4
 		}
-		var b strings.Builder
-		b.WriteString(head)
-		b.WriteString(" VALUES ")
 		args := make([]any, 0, n*ncols)
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(" + placeholders(len(args)+1, ncols) + ")")
-			args = append(args, rows[i]...)
+		for _, r := range rows[:n] {
+			args = append(args, r...)
 		}
-		b.WriteString(tail)
-		if _, err := q.exec(ctx, b.String(), args...); err != nil {
+		if _, err := q.exec(ctx, q.valuesStatement(head, ncols, n, tail), args...); err != nil {
 			return mapErr(err)
 		}
 		rows = rows[n:]
 	}
 	return nil
+}
+
+// valuesStatement is head VALUES (...), ... tail for n rows of ncols. On
+// SQLite the placeholders are anonymous ("?", numbered in order): modernc's
+// binding looks a named parameter ($n) up in a list for each parameter,
+// which is quadratic in the parameters of a statement.
+func (q *Q) valuesStatement(head string, ncols, n int, tail string) string {
+	var b strings.Builder
+	b.Grow(len(head) + len(tail) + n*ncols*8)
+	b.WriteString(head)
+	b.WriteString(" VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := 0; j < ncols; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			if q.dialect == Postgres {
+				b.WriteString("$" + strconv.Itoa(i*ncols+j+1))
+			} else {
+				b.WriteByte('?')
+			}
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(tail)
+	return b.String()
 }
 
 // CreateUsers inserts users (as CreateUser does, each with its normalized

@@ -1,0 +1,172 @@
+package bench
+
+// BenchmarkImport measures `gatehouse import` end to end: the importer
+// (internal/importer.Run, reading a generic JSONL export, batching,
+// writing its state file) with its real gRPC client against a real server
+// on loopback, on SQLite and PostgreSQL. The export has N users (env
+// GATEHOUSE_BENCH_IMPORT_USERS, default 100,000) in N/100 organizations,
+// each user with a bcrypt hash (pre-computed strings: the import checks
+// their format, it does not verify them), metadata and one membership with
+// a role. Writing the export is outside the timed part; reading it is
+// inside, as it is for the command. Beside it, in the same run, the
+// GetOrganization baseline of api_bench_test.go, so that results compare
+// as ratios on this shared machine. docs/benchmarks.md has the commands.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	organizationsv1 "github.com/gatehouse/gatehouse/gen/scalekit/v1/organizations"
+	"github.com/gatehouse/gatehouse/internal/importer"
+)
+
+// importUsers is the export's size: GATEHOUSE_BENCH_IMPORT_USERS, or
+// 100,000 (under a minute per database on the 2-core machine).
+func importUsers(b *testing.B) int {
+	v := os.Getenv("GATEHOUSE_BENCH_IMPORT_USERS")
+	if v == "" {
+		return 100_000
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 100 {
+		b.Fatalf("GATEHOUSE_BENCH_IMPORT_USERS=%q: want a number of users, at least 100", v)
+	}
+	return n
+}
+
+// BenchmarkImport reports users/s of a whole import into an empty server,
+// and its ratio to the GetOrganization baseline measured on the same
+// server just before it.
+func BenchmarkImport(b *testing.B) {
+	n := importUsers(b)
+	export := filepath.Join(b.TempDir(), "export.jsonl")
+	writeExport(b, export, n, n/100)
+	databases(b, func(b *testing.B, postgres bool) {
+		b.Run(fmt.Sprintf("users-%d", n), func(b *testing.B) {
+			var baseline, cpu float64
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				e := setup(b, postgres)
+				baseline += measureBaseline(b, e, 2*time.Second) / float64(b.N)
+				cfg := importer.Config{
+					Format: "generic", Files: []string{export},
+					Conn:      importer.NewConn(e.in.URL, func(context.Context, bool) (string, error) { return e.token, nil }),
+					BatchSize: importer.MaxBatchSize, Concurrency: importer.DefaultConcurrency,
+					StatePath: filepath.Join(b.TempDir(), "state"), Progress: io.Discard,
+				}
+				cpu0 := processCPU(b)
+				b.StartTimer()
+				sum, err := importer.Run(context.Background(), cfg)
+				b.StopTimer()
+				cpu += processCPU(b) - cpu0
+				if err != nil {
+					b.Fatal(err)
+				}
+				if sum.Users.Created != n || sum.Users.Failed != 0 || sum.Organizations.Created != n/100 {
+					b.Fatalf("imported organizations %+v, users %+v; want %d and %d created", sum.Organizations, sum.Users, n/100, n)
+				}
+				b.StartTimer()
+			}
+			rate := float64(n) * float64(b.N) / b.Elapsed().Seconds()
+			b.ReportMetric(rate, "users/s")
+			b.ReportMetric(baseline, "baseline-ops/s")
+			b.ReportMetric(rate/baseline, "ratio-to-baseline")
+			b.ReportMetric(cpu/float64(n*b.N)*1e6, "cpu-µs/user")
+		})
+	})
+}
+
+// processCPU is the CPU time this process (importer and server, not
+// PostgreSQL) has used, in seconds. CPU per user moves far less than
+// users/s when other work shares the machine.
+func processCPU(b *testing.B) float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// measureBaseline runs the GetOrganization baseline (api_bench_test.go)
+// for d, from 16 clients per CPU, and returns its calls per second. It
+// runs for a fixed time rather than b.N calls, since an import benchmark
+// runs once (b.N is 1).
+func measureBaseline(b *testing.B, e *env, d time.Duration) float64 {
+	req := &organizationsv1.GetOrganizationRequest{Identities: &organizationsv1.GetOrganizationRequest_Id{Id: e.orgID}}
+	var calls atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < parallelism*runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Since(start) < d {
+				if _, err := e.orgs.GetOrganization(context.Background(), connect.NewRequest(req)); err != nil {
+					b.Error(err)
+					return
+				}
+				calls.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(calls.Load()) / time.Since(start).Seconds()
+}
+
+// writeExport writes a generic JSONL export of users users in orgs
+// organizations. Every user has a distinct bcrypt-format hash (random salt
+// and digest in bcrypt's alphabet, cost 10), two metadata keys and one
+// membership, every tenth as admin.
+func writeExport(b *testing.B, path string, users, orgs int) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	enc := json.NewEncoder(w)
+	for i := 0; i < orgs; i++ {
+		must(b, enc.Encode(map[string]any{"type": "organization", "external_id": fmt.Sprintf("org-%06d", i),
+			"display_name": fmt.Sprintf("Organization %d", i), "metadata": map[string]string{"plan": "enterprise"}}))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	hash := make([]byte, 60)
+	copy(hash, "$2b$10$")
+	for i := 0; i < users; i++ {
+		for j := 7; j < len(hash); j++ {
+			hash[j] = alphabet[rng.IntN(len(alphabet))]
+		}
+		role := "member"
+		if i%10 == 0 {
+			role = "admin"
+		}
+		must(b, enc.Encode(map[string]any{"type": "user", "email": fmt.Sprintf("user%07d@example.com", i),
+			"external_id": fmt.Sprintf("usr-%07d", i), "first_name": "Bench", "last_name": fmt.Sprintf("User %d", i),
+			"email_verified": true, "password_hash": string(hash),
+			"metadata":    map[string]string{"department": fmt.Sprintf("dept-%d", i%50), "source": "legacy"},
+			"memberships": []map[string]any{{"organization_external_id": fmt.Sprintf("org-%06d", i%orgs), "roles": []string{role}}}}))
+	}
+	must(b, w.Flush())
+	must(b, f.Close())
+}
+
+func must(b *testing.B, err error) {
+	if err != nil {
+		b.Fatal(err)
+	}
+}
