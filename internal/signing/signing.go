@@ -1,6 +1,8 @@
 // Package signing holds the environment's JWT signing keys: it makes them,
-// stores the private half encrypted, signs tokens with the newest, and
-// verifies tokens against any key still published in the JWKS.
+// stores the private half encrypted, signs tokens with the active key, and
+// verifies tokens against any key published in the JWKS. Keys rotate
+// (rotate.go): a new key is published as next before it signs, the old one
+// stays published while the tokens it signed may live, then leaves.
 //
 // The algorithm is fixed to RS256 and never read from a token's header, so
 // alg=none and HS256-with-the-public-key tokens are refused.
@@ -16,7 +18,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -34,46 +36,92 @@ const Alg = jose.RS256
 var ErrInvalidToken = errors.New("invalid token")
 
 // Keyring signs with the active key and verifies with every published key.
+// The keys and their states come from the database: Reload (run every
+// ReloadInterval by Run, and at once after a local Rotate) picks up what
+// other nodes sharing the database did, and the states follow the clock,
+// so a next key starts signing at its activation time on every node
+// without anyone writing a row then.
 type Keyring struct {
-	signer jose.Signer
-	priv   *rsa.PrivateKey // the active key, for SignAs
-	kid    string
-	public map[string]*rsa.PublicKey
-	jwks   []byte
+	o    Options
+	ring atomic.Pointer[ring] // the keys as last read from the database
+	view atomic.Pointer[view] // what they mean at the current time
+	gen  atomic.Uint64        // numbers views, for Generation
 }
 
-// Load reads the environment's keys, creating the first one if there is
-// none. masterKey (32 bytes) encrypts private keys at rest.
+// Options are a Keyring's dependencies.
+type Options struct {
+	Store *store.Store
+	IDs   *id.Generator
+	Now   func() time.Time
+	EnvID string
+	// MasterKey (32 bytes) encrypts private keys at rest.
+	MasterKey []byte
+	// MaxTokenLifetime is the longest a token signed by these keys may
+	// live (the longest of the access and ID token lifetimes the server may
+	// issue); a retiring key stays published that long plus RemovalMargin
+	// after it stops signing. Zero means DefaultMaxTokenLifetime.
+	MaxTokenLifetime time.Duration
+}
+
+// Load reads the environment's keys at the fixed time now, creating the
+// first one if there is none: the form for tools and tests that sign or
+// verify at one moment. Servers use New with their clock.
 func Load(ctx context.Context, st *store.Store, ids *id.Generator, now time.Time, envID string, masterKey []byte) (*Keyring, error) {
-	keys, err := st.Q().ListSigningKeys(ctx, envID)
+	return New(ctx, Options{Store: st, IDs: ids, Now: func() time.Time { return now }, EnvID: envID, MasterKey: masterKey})
+}
+
+// New reads the environment's keys, creating the first one if none is
+// active or waiting to be.
+func New(ctx context.Context, o Options) (*Keyring, error) {
+	if o.MaxTokenLifetime <= 0 {
+		o.MaxTokenLifetime = DefaultMaxTokenLifetime
+	}
+	if _, err := gcm(o.MasterKey); err != nil {
+		return nil, err
+	}
+	k := &Keyring{o: o}
+	keys, err := o.Store.Q().ListSigningKeys(ctx, o.EnvID)
 	if err != nil {
 		return nil, err
 	}
-	if len(keys) == 0 {
-		// Nodes starting together on an empty database must agree on one
-		// first key: under the bootstrap lock, only the first creates it.
-		err = st.Tx(ctx, func(q *store.Q) error {
-			if err := q.LockBootstrap(ctx); err != nil {
-				return err
-			}
-			if keys, err = q.ListSigningKeys(ctx, envID); err != nil || len(keys) > 0 {
-				return err
-			}
-			k, err := newKey(ids, now, envID, masterKey)
-			if err != nil {
-				return err
-			}
-			keys = []*store.SigningKey{k}
-			return q.CreateSigningKey(ctx, k)
-		})
-		if err != nil {
+	if !usable(keys, o.Now()) {
+		if keys, err = k.createFirst(ctx); err != nil {
 			return nil, err
 		}
 	}
-	return build(keys, masterKey)
+	r, err := newRing(keys, o.MasterKey, o.Now())
+	if err != nil {
+		return nil, err
+	}
+	k.ring.Store(r)
+	return k, nil
 }
 
-func newKey(ids *id.Generator, now time.Time, envID string, masterKey []byte) (*store.SigningKey, error) {
+// createFirst makes the environment's first key. Nodes starting together
+// on an empty database must agree on one first key: under the bootstrap
+// lock, only the first creates it.
+func (k *Keyring) createFirst(ctx context.Context) ([]*store.SigningKey, error) {
+	var keys []*store.SigningKey
+	err := k.o.Store.Tx(ctx, func(q *store.Q) error {
+		if err := q.LockBootstrap(ctx); err != nil {
+			return err
+		}
+		var err error
+		now := k.o.Now()
+		if keys, err = q.ListSigningKeys(ctx, k.o.EnvID); err != nil || usable(keys, now) {
+			return err
+		}
+		nk, err := newKey(k.o.IDs, now, now, k.o.EnvID, k.o.MasterKey)
+		if err != nil {
+			return err
+		}
+		keys = append([]*store.SigningKey{nk}, keys...)
+		return q.CreateSigningKey(ctx, nk)
+	})
+	return keys, err
+}
+
+func newKey(ids *id.Generator, now, activeAt time.Time, envID string, masterKey []byte) (*store.SigningKey, error) {
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, err
@@ -87,58 +135,35 @@ func newKey(ids *id.Generator, now time.Time, envID string, masterKey []byte) (*
 	if err != nil {
 		return nil, err
 	}
-	return &store.SigningKey{ID: kid, EnvID: envID, Alg: string(Alg), PrivateEnc: enc, PublicJWK: string(pub), CreatedAt: now}, nil
+	return &store.SigningKey{ID: kid, EnvID: envID, Alg: string(Alg), PrivateEnc: enc, PublicJWK: string(pub),
+		CreatedAt: now, ActiveAt: activeAt}, nil
 }
 
-func build(keys []*store.SigningKey, masterKey []byte) (*Keyring, error) {
-	kr := &Keyring{public: map[string]*rsa.PublicKey{}}
-	var set jose.JSONWebKeySet
-	for _, k := range keys {
-		var jwk jose.JSONWebKey
-		if err := json.Unmarshal([]byte(k.PublicJWK), &jwk); err != nil {
-			return nil, fmt.Errorf("signing key %s: %w", k.ID, err)
-		}
-		pub, ok := jwk.Key.(*rsa.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("signing key %s is not RSA", k.ID)
-		}
-		kr.public[k.ID] = pub
-		set.Keys = append(set.Keys, jwk)
-		if kr.signer != nil || !k.RetiredAt.IsZero() {
-			continue
-		}
-		der, err := open(masterKey, k.PrivateEnc)
-		if err != nil {
-			return nil, fmt.Errorf("signing key %s cannot be decrypted with this secret key: %w", k.ID, err)
-		}
-		priv, err := x509.ParsePKCS1PrivateKey(der)
-		if err != nil {
-			return nil, err
-		}
-		kr.signer, err = jose.NewSigner(jose.SigningKey{Algorithm: Alg, Key: jose.JSONWebKey{Key: priv, KeyID: k.ID}},
-			(&jose.SignerOptions{}).WithType("JWT"))
-		if err != nil {
-			return nil, err
-		}
-		kr.kid, kr.priv = k.ID, priv
+// JWKS returns the public key set as served at /keys: every key that is
+// next, active or retiring now.
+func (k *Keyring) JWKS() []byte { return k.current().jwks }
+
+// KeyID returns the id of the key new tokens are signed with now, or ""
+// when no key is active.
+func (k *Keyring) KeyID() string {
+	if s := k.current().signer; s != nil {
+		return s.id
 	}
-	if kr.signer == nil {
-		return nil, errors.New("no active signing key")
-	}
-	var err error
-	kr.jwks, err = json.Marshal(set)
-	return kr, err
+	return ""
 }
 
-// JWKS returns the public key set as served at /keys.
-func (k *Keyring) JWKS() []byte { return k.jwks }
-
-// KeyID returns the id of the key new tokens are signed with.
-func (k *Keyring) KeyID() string { return k.kid }
+// Generation changes whenever the set of keys that verify may have
+// changed (a reload that found changes, or a key changing state), so
+// callers caching verification results can drop them.
+func (k *Keyring) Generation() uint64 { return k.current().gen }
 
 // Sign serializes claims as a signed JWT.
 func (k *Keyring) Sign(claims any) (string, error) {
-	return jwt.Signed(k.signer).Claims(claims).Serialize()
+	s := k.current().signer
+	if s == nil || s.signer == nil { // nil signer: removed when loaded, and the clock went back
+		return "", errNoSigner
+	}
+	return jwt.Signed(s.signer).Claims(claims).Serialize()
 }
 
 // MaxTokenBytes bounds the tokens Verify parses. Gatehouse's own tokens are
@@ -156,7 +181,7 @@ func (k *Keyring) Verify(token string, out ...any) error {
 	if err != nil || len(tok.Headers) != 1 {
 		return ErrInvalidToken
 	}
-	pub, ok := k.public[tok.Headers[0].KeyID]
+	pub, ok := k.current().public[tok.Headers[0].KeyID]
 	if !ok {
 		return ErrInvalidToken
 	}

@@ -539,50 +539,51 @@ func flipFirst(seg string) string {
 
 // TestRetiredKeys: a retired key still verifies (it stays in the JWKS) but
 // never signs; the newest active key signs.
-func TestRetiredKeys(t *testing.T) {
+// TestTwoActiveKeys covers data from before rotation existed: keys with no
+// retirement scheduled are all inside their active window; the newest
+// signs and the others verify as retiring.
+func TestTwoActiveKeys(t *testing.T) {
 	e := newEnv(t, testdb.SQLite(t))
 	ctx := context.Background()
-	older, err := newKey(e.ids, t0, e.envID, e.mk)
+	older, err := newKey(e.ids, t0, t0, e.envID, e.mk)
 	if err != nil {
 		t.Fatal(err)
 	}
-	retired, err := newKey(e.ids, t0.Add(time.Hour), e.envID, e.mk)
+	newer, err := newKey(e.ids, t0.Add(time.Hour), t0.Add(time.Hour), e.envID, e.mk)
 	if err != nil {
 		t.Fatal(err)
 	}
-	retired.RetiredAt = t0.Add(2 * time.Hour)
-	for _, k := range []*store.SigningKey{older, retired} {
+	for _, k := range []*store.SigningKey{older, newer} {
 		if err := e.st.Q().CreateSigningKey(ctx, k); err != nil {
 			t.Fatal(err)
 		}
 	}
-	kr := e.load(t)
-	if kr.KeyID() != older.ID {
-		t.Fatalf("signer = %s, want the newest active key %s (not the retired %s)", kr.KeyID(), older.ID, retired.ID)
+	kr, err := Load(ctx, e.st, e.ids, t0.Add(2*time.Hour), e.envID, e.mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kr.KeyID() != newer.ID {
+		t.Fatalf("signer = %s, want the newest active key %s", kr.KeyID(), newer.ID)
 	}
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(kr.JWKS(), &set); err != nil {
 		t.Fatal(err)
 	}
-	if len(set.Keys) != 2 || len(set.Key(older.ID)) != 1 || len(set.Key(retired.ID)) != 1 {
-		t.Errorf("JWKS = %s, want both keys", kr.JWKS())
+	if len(set.Keys) != 2 || set.Keys[0].KeyID != newer.ID || len(set.Key(older.ID)) != 1 {
+		t.Errorf("JWKS = %s, want the signer first, then the older key", kr.JWKS())
 	}
 	if n := len(e.rows(t)); n != 2 {
 		t.Errorf("Load with an active key created a new one: %d keys", n)
 	}
-	tok := rawToken(t, map[string]any{"alg": "RS256", "kid": retired.ID}, claims(), rs256(t, e.privateKey(t, retired.ID)))
+	tok := rawToken(t, map[string]any{"alg": "RS256", "kid": older.ID}, claims(), rs256(t, e.privateKey(t, older.ID)))
 	if err := kr.Verify(tok); err != nil {
-		t.Errorf("a token of the retired key still in the JWKS: %v", err)
+		t.Errorf("a token of the older key still in the JWKS: %v", err)
 	}
-
-	// Only retired keys: no signer, a clear error.
-	e2 := newEnv(t, testdb.SQLite(t))
-	k, _ := newKey(e2.ids, t0, e2.envID, e2.mk)
-	k.RetiredAt = t0
-	if err := e2.st.Q().CreateSigningKey(ctx, k); err != nil {
+	keys, err := kr.List(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(ctx, e2.st, e2.ids, t0, e2.envID, e2.mk); err == nil || !strings.Contains(err.Error(), "no active signing key") {
-		t.Errorf("Load with only retired keys: %v, want no active signing key", err)
+	if len(keys) != 2 || keys[0].State != StateActive || keys[1].State != StateRetiring {
+		t.Errorf("List = %+v, want the newer active and the older retiring", keys)
 	}
 }

@@ -23,7 +23,11 @@ func (k *Keyring) SignAs(typ string, claims any) (string, error) {
 	if typ == TypeJWT {
 		return k.Sign(claims)
 	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: Alg, Key: jose.JSONWebKey{Key: k.priv, KeyID: k.kid}},
+	active := k.current().signer
+	if active == nil || active.priv == nil {
+		return "", errNoSigner
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: Alg, Key: jose.JSONWebKey{Key: active.priv, KeyID: active.id}},
 		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
 	if err != nil {
 		return "", err
@@ -47,7 +51,7 @@ func (k *Keyring) VerifyAs(token, typ string, out ...any) error {
 	if got != strings.ToLower(typ) {
 		return ErrInvalidToken
 	}
-	pub, ok := k.public[tok.Headers[0].KeyID]
+	pub, ok := k.current().public[tok.Headers[0].KeyID]
 	if !ok {
 		return ErrInvalidToken
 	}
