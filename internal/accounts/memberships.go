@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/apierr"
 	"github.com/gatehouse/gatehouse/internal/id"
+	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -206,10 +207,18 @@ func (s *Service) UpdateMembership(ctx context.Context, orgRef string, user Ref,
 }
 
 // DeleteMembership removes a user from an organization; the user remains.
+// The user's sessions for that organization end in the same transaction,
+// with their refresh and access tokens, and their clients get back-channel
+// logout tokens. Sessions are ended before the membership goes, locking
+// them first as refresh does, so the two cannot deadlock on PostgreSQL.
 func (s *Service) DeleteMembership(ctx context.Context, orgRef string, user Ref) error {
-	return s.Store.Tx(ctx, func(q *store.Q) error {
+	var ended []*store.Session
+	err := s.Store.Tx(ctx, func(q *store.Q) error {
 		org, u, m, err := s.findMembership(ctx, q, orgRef, user)
 		if err != nil {
+			return err
+		}
+		if ended, err = s.endSessionsIn(ctx, q, store.SessionOwner{UserID: u.ID, OrgID: org.ID}, sessions.ReasonMembershipRemoved); err != nil {
 			return err
 		}
 		if err := q.DeleteMembership(ctx, s.EnvID, org.ID, u.ID); err != nil {
@@ -217,6 +226,11 @@ func (s *Service) DeleteMembership(ctx context.Context, orgRef string, user Ref)
 		}
 		return s.emit(ctx, q, "membership.deleted", u.ID, membershipEvent(m))
 	})
+	if err != nil {
+		return err
+	}
+	s.notifyEnded(ctx, ended)
+	return nil
 }
 
 // ResendInvite renews a pending or expired invitation and sends it again.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/apierr"
 	"github.com/gatehouse/gatehouse/internal/id"
+	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -177,11 +178,17 @@ func (s *Service) UpdateOrganizationSettings(ctx context.Context, orgID string, 
 }
 
 // DeleteOrganization removes an organization and its memberships; the
-// users stay.
+// users stay. Every session for the organization ends first, in the same
+// transaction, so its clients can be told (back-channel logout) before the
+// deletion cascades the sessions and their tokens away.
 func (s *Service) DeleteOrganization(ctx context.Context, ref Ref) error {
-	return s.Store.Tx(ctx, func(q *store.Q) error {
+	var ended []*store.Session
+	err := s.Store.Tx(ctx, func(q *store.Q) error {
 		o, err := s.getOrg(ctx, q, ref)
 		if err != nil {
+			return err
+		}
+		if ended, err = s.endSessionsIn(ctx, q, store.SessionOwner{OrgID: o.ID}, sessions.ReasonOrgDeleted); err != nil {
 			return err
 		}
 		if err := q.DeleteOrganization(ctx, s.EnvID, o.ID); err != nil {
@@ -189,6 +196,11 @@ func (s *Service) DeleteOrganization(ctx context.Context, ref Ref) error {
 		}
 		return s.emit(ctx, q, "organization.deleted", o.ID, map[string]string{"id": o.ID})
 	})
+	if err != nil {
+		return err
+	}
+	s.notifyEnded(ctx, ended)
+	return nil
 }
 
 // ListOrganizations pages through organizations, optionally by external id

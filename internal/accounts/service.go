@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/apierr"
 	"github.com/gatehouse/gatehouse/internal/id"
 	"github.com/gatehouse/gatehouse/internal/pagetoken"
+	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -43,6 +44,10 @@ type Service struct {
 	Pages     *pagetoken.Codec
 	PublicURL string
 	InviteTTL time.Duration
+	// Sessions ends the sessions a membership removal, an organization
+	// deletion or a user deletion takes away, in the same transaction
+	// (SECURITY-BAR S04). Required for those calls.
+	Sessions *sessions.Service
 }
 
 // PageRequest is a list call's paging input.

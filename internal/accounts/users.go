@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/apierr"
 	"github.com/gatehouse/gatehouse/internal/id"
+	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -183,11 +184,18 @@ func (s *Service) UpdateUser(ctx context.Context, ref Ref, f UserFields) (*store
 	return s.present(out), nil
 }
 
-// DeleteUser removes a user and all their memberships.
+// DeleteUser removes a user and all their memberships. The user's
+// sessions end first, in the same transaction, so their clients can be
+// told (back-channel logout) before the deletion cascades the sessions and
+// their tokens away.
 func (s *Service) DeleteUser(ctx context.Context, ref Ref) error {
-	return s.Store.Tx(ctx, func(q *store.Q) error {
+	var ended []*store.Session
+	err := s.Store.Tx(ctx, func(q *store.Q) error {
 		u, err := s.getUser(ctx, q, ref)
 		if err != nil {
+			return err
+		}
+		if ended, err = s.endSessionsIn(ctx, q, store.SessionOwner{UserID: u.ID}, sessions.ReasonUserDeleted); err != nil {
 			return err
 		}
 		if err := q.DeleteUser(ctx, s.EnvID, u.ID); err != nil {
@@ -195,6 +203,11 @@ func (s *Service) DeleteUser(ctx context.Context, ref Ref) error {
 		}
 		return s.emit(ctx, q, "user.deleted", u.ID, map[string]string{"id": u.ID})
 	})
+	if err != nil {
+		return err
+	}
+	s.notifyEnded(ctx, ended)
+	return nil
 }
 
 // ListUsers pages through users, all or one organization's, optionally

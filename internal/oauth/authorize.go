@@ -276,6 +276,9 @@ func (s *Server) GetAuthRequest(ctx context.Context, authRequestID string) (*Aut
 // another user; or a session for another organization than the request's
 // organization_id. A session that started after the request was made
 // (the user just signed in for it) satisfies prompt, max_age and the hint.
+// It reads nothing: whether the user is still an active member of the
+// session's organization is checked when the code is issued (complete),
+// which answers ErrLoginRequired otherwise.
 func (s *Server) NeedsLogin(ar *AuthRequest, ses *sessions.Session) bool {
 	now := s.Now()
 	if ar == nil || !sessions.Live(ses, now) {
@@ -351,6 +354,16 @@ func (s *Server) complete(ctx context.Context, ar *AuthRequest, ses *sessions.Se
 			return err
 		}
 		if err := s.Sessions.Touch(ctx, q, ses.ID); errors.Is(err, sessions.ErrNoSession) {
+			return ErrLoginRequired
+		} else if err != nil {
+			return err
+		}
+		// The code would fail at /oauth/token if the user is gone or no
+		// longer an active member of the session's organization: ask for
+		// a sign-in instead (removal ends the sessions too; this covers a
+		// session that started while the removal was under way).
+		var ref *errRefused
+		if _, _, err := s.subject(ctx, q, ses); errors.As(err, &ref) {
 			return ErrLoginRequired
 		} else if err != nil {
 			return err

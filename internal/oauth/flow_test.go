@@ -96,6 +96,24 @@ func (l *bcListener) wait(t *testing.T) string {
 	}
 }
 
+// waitFor returns the logout token for session sid, skipping tokens for
+// other sessions, and fails when none arrives within a few seconds.
+func (l *bcListener) waitFor(t *testing.T, sid string) string {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case tok := <-l.tokens:
+			if _, c := segments(t, tok); c["sid"] == sid {
+				return tok
+			}
+		case <-deadline:
+			t.Fatalf("no back-channel logout token arrived for session %s", sid)
+			return ""
+		}
+	}
+}
+
 // fx is one server with its clients, user and clock.
 type fx struct {
 	t      *testing.T

@@ -61,6 +61,17 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, inactive)
 			return
 		}
+		// Active means a refresh would succeed: the user must still exist
+		// and be an active member of the session's organization, as the
+		// refresh grant checks.
+		var ref *errRefused
+		if _, _, err := s.subject(ctx, q, ses); errors.As(err, &ref) {
+			writeJSON(w, http.StatusOK, inactive)
+			return
+		} else if err != nil {
+			s.serverError(w, r, "introspecting a refresh token", err)
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"active": true, "token_type": "refresh_token", "client_id": rt.ClientID,
 			"scope": rt.Scope, "sub": ses.UserID, "sid": ses.ID, "iss": s.Issuer, "iat": rt.CreatedAt.Unix(),
 			"exp": ses.AbsoluteExpiresAt.Unix()})

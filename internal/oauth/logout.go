@@ -212,17 +212,22 @@ type LogoutClaims struct {
 // every client that received tokens under the ended sessions. It returns
 // at once: delivery runs in the background with a short timeout, so a slow
 // or dead client never holds up the user. The sessions package calls it
-// whenever sessions end.
+// whenever sessions end. A session that comes with its ClientIDs (not nil)
+// is taken as it is: it may be gone from the database already, deleted
+// with its user or organization.
 func (s *Server) BackChannelLogout(ctx context.Context, ended []*sessions.Session) {
 	ctx = context.WithoutCancel(ctx)
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
 		for _, e := range ended {
-			ses, err := s.Store.Q().GetSessionDetails(ctx, s.EnvID, e.ID)
-			if err != nil {
-				s.Log.WarnContext(ctx, "back-channel logout: reading the session failed", "session_id", e.ID, "err", err)
-				continue
+			ses := e
+			if ses.ClientIDs == nil {
+				var err error
+				if ses, err = s.Store.Q().GetSessionDetails(ctx, s.EnvID, e.ID); err != nil {
+					s.Log.WarnContext(ctx, "back-channel logout: reading the session failed", "session_id", e.ID, "err", err)
+					continue
+				}
 			}
 			for _, cid := range ses.ClientIDs {
 				s.sendLogoutToken(ctx, ses, cid)

@@ -2,13 +2,16 @@ package oauth_test
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/accounts"
 	"github.com/gatehouse/gatehouse/internal/sessions"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // TestRefreshRotationAndReuse covers O10: every refresh rotates; a used
@@ -147,22 +150,59 @@ func TestRefreshAfterRevocationEvents(t *testing.T) {
 			t.Error("access token active after session revocation")
 		}
 
-		// Membership removal.
-		tk, _, _ = f.signIn(t)
+		// Membership removal ends the user's sessions for the organization:
+		// tokens inactive, the client told, and single sign-on asks for a
+		// login instead of issuing a code.
+		tk, ses, cookie := f.signIn(t)
 		mgmt(http.MethodDelete, "/api/v1/memberships/organizations/"+f.orgID+"/users/"+f.userID, "")
 		if f.active(t, tk.access) {
 			t.Error("access token active after membership removal")
 		}
+		if f.active(t, tk.refresh) {
+			t.Error("refresh token active at introspection after membership removal")
+		}
 		wantGrantError(t, "after membership removal", f.refresh(t, appBasic, tk.refresh), "invalid_grant")
+		if f.live(t, ses.ID) {
+			t.Error("session still live after membership removal")
+		}
+		checkLogoutToken(t, f, f.bc.waitFor(t, ses.ID), ses.ID)
+		f.loginRequest(t, f.authorize(t, goodAuthz(), cookie))
+		silent := goodAuthz()
+		silent.extra = url.Values{"prompt": {"none"}}
+		wantErrorRedirect(t, f, "prompt=none after membership removal", f.authorize(t, silent, cookie), appCB, silent.state, "login_required")
+
+		// A session the removal did not see (one that started while it ran,
+		// simulated by deleting the membership row alone) is no better:
+		// introspection, refresh and single sign-on all check the membership.
+		f.userID = f.addUser(t, "dan@acme.example")
+		tk, ses, cookie = f.signIn(t)
+		if err := f.in.Server.Store().Tx(t.Context(), func(q *store.Q) error {
+			return q.DeleteMembership(t.Context(), f.in.Server.Bootstrap.EnvID, f.orgID, f.userID)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !f.live(t, ses.ID) {
+			t.Fatal("the session ended: this case is meant to test the membership checks behind the revocation")
+		}
+		if f.active(t, tk.refresh) || f.active(t, tk.access) {
+			t.Error("a token is active at introspection for a user no longer in the organization")
+		}
+		f.loginRequest(t, f.authorize(t, goodAuthz(), cookie))
+		wantErrorRedirect(t, f, "prompt=none without a membership", f.authorize(t, silent, cookie), appCB, silent.state, "login_required")
+		wantGrantError(t, "without a membership", f.refresh(t, appBasic, tk.refresh), "invalid_grant")
 
 		// User deletion.
 		f.userID = f.addUser(t, "bob@acme.example")
-		tk, _, _ = f.signIn(t)
+		tk, ses, _ = f.signIn(t)
 		mgmt(http.MethodDelete, "/api/v1/users/"+f.userID, "")
+		if f.active(t, tk.refresh) {
+			t.Error("refresh token active at introspection after user deletion")
+		}
 		wantGrantError(t, "after user deletion", f.refresh(t, appBasic, tk.refresh), "invalid_grant")
 		if f.active(t, tk.access) || f.userinfo(t, tk.access).status != http.StatusUnauthorized {
 			t.Error("access token still good after user deletion")
 		}
+		checkLogoutToken(t, f, f.bc.waitFor(t, ses.ID), ses.ID)
 
 		// Idle timeout: 7 days without use.
 		f.userID = f.addUser(t, "carol@acme.example")
@@ -182,6 +222,55 @@ func TestRefreshAfterRevocationEvents(t *testing.T) {
 		}
 		f.clk.Set(begin.Add(sessions.DefaultAbsoluteTimeout + time.Second))
 		wantGrantError(t, "past the absolute timeout", f.refresh(t, appBasic, rt), "invalid_grant")
+	})
+}
+
+// TestOrganizationDeletionEndsSessions (S04): deleting an organization
+// ends every session for it, whoever the user, with their refresh and
+// access tokens; each client gets a back-channel logout token, and the
+// browser must sign in again. A session for another organization lives on.
+func TestOrganizationDeletionEndsSessions(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fx) {
+		ada := f.userID
+		tkA, sesA, cookieA := f.signIn(t)
+		f.userID = f.addUser(t, "bob@acme.example")
+		tkB, sesB, _ := f.signIn(t)
+
+		other, ext := "Other", "other"
+		org, err := f.in.Server.Accounts.CreateOrganization(t.Context(), accounts.OrgFields{DisplayName: &other, ExternalID: &ext})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.in.Server.Accounts.CreateMembership(t.Context(), org.ID, accounts.Ref{ID: ada},
+			accounts.MembershipFields{Roles: []string{"member"}}, false); err != nil {
+			t.Fatal(err)
+		}
+		f.userID, f.orgID = ada, org.ID
+		tkO, sesO, _ := f.signIn(t)
+
+		if st, out := f.in.Do(t, f.in.Token(t), http.MethodDelete, "/api/v1/organizations/"+sesA.OrgID, ""); st != http.StatusOK {
+			t.Fatalf("delete organization: %d %v", st, out)
+		}
+		for _, c := range []struct {
+			name string
+			tk   tokens
+		}{{"ada", tkA}, {"bob", tkB}} {
+			if f.active(t, c.tk.refresh) || f.active(t, c.tk.access) {
+				t.Errorf("%s: a token is active after the organization was deleted", c.name)
+			}
+			wantGrantError(t, c.name+" after organization deletion", f.refresh(t, appBasic, c.tk.refresh), "invalid_grant")
+		}
+		f.userID = ada
+		checkLogoutToken(t, f, f.bc.waitFor(t, sesA.ID), sesA.ID)
+		if _, c := segments(t, f.bc.waitFor(t, sesB.ID)); c["sub"] != sesB.UserID {
+			t.Errorf("logout token for bob's session: sub %v", c["sub"])
+		}
+		f.loginRequest(t, f.authorize(t, goodAuthz(), cookieA))
+
+		if !f.live(t, sesO.ID) || !f.active(t, tkO.refresh) {
+			t.Error("the session for another organization ended too")
+		}
+		tokensOf(t, f.refresh(t, appBasic, tkO.refresh))
 	})
 }
 

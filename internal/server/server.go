@@ -131,6 +131,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	oa := &oauth.Server{Issuer: cfg.PublicURL, Keys: keys, Clients: clientsFor(env.ID), IDs: ids, Now: now, TokenTTL: cfg.TokenTTL, Log: log}
 	sess := &sessions.Service{Store: st, IDs: ids, Now: now, EnvID: env.ID, Pages: pagetoken.New(ptKey), Ended: oa.BackChannelLogout}
 	oa.Store, oa.EnvID, oa.Sessions = st, env.ID, sess
+	acc.Sessions = sess // membership removal and deletions end sessions
 	oa.Permissions = oauth.StorePermissions{Store: st, EnvID: env.ID}
 	roles := &rbac.Service{Store: st, IDs: ids, Now: now, EnvID: env.ID, Accounts: acc}
 	set := &settings.Service{Store: st, IDs: ids, Now: now, EnvID: env.ID}

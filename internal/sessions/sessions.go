@@ -38,6 +38,11 @@ const (
 	ReasonLogout       = "logout"              // the user signed out (/oidc/logout)
 	ReasonRevoked      = "revoked"             // an administrator or the API revoked it
 	ReasonRefreshReuse = "refresh_token_reuse" // a used refresh token was replayed
+	// The user left the organization the session is for, the organization
+	// was deleted, or the user was (EndOwnedIn).
+	ReasonMembershipRemoved = "membership_removed"
+	ReasonOrgDeleted        = "organization_deleted"
+	ReasonUserDeleted       = "user_deleted"
 )
 
 // Policy is a session policy: how long a session may stay unused, and how
