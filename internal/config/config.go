@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -145,6 +146,11 @@ func (c *Config) Resolve() error {
 	if c.SMTPURL != "" {
 		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
 			bad("--smtp-url: must look like smtp://user:password@host:587 or smtps://...")
+		}
+		// Checked here, not at the first send: a bad sender would
+		// otherwise stop every email while the server looks healthy.
+		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+			bad("--mail-from %q: must be an address like Gatehouse <auth@example.com>", c.MailFrom)
 		}
 	}
 	switch c.AllowSignup {

@@ -34,6 +34,11 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	if c != nil {
 		p.PendingEmail = c.EmailNorm
 	}
+	// A code is on its way: say so if the mail server is failing
+	// (mailhealth.go).
+	if p.Error == "" && (c != nil || notice == accountNotices["reauth_sent"]) && h.mailFailing(ctx) {
+		p.Error = mailTroubleCode
+	}
 	live, err := h.Store.Q().ListLiveUserSessions(ctx, h.EnvID, a.user.ID, h.Now())
 	if err != nil {
 		h.serverError(w, r, "reading sessions", err)

@@ -74,6 +74,8 @@ type (
 	codePage struct {
 		base
 		Email string
+		// MailTrouble says the mail server is failing (mailhealth.go).
+		MailTrouble string
 	}
 	linkPage struct {
 		base
@@ -186,6 +188,9 @@ func (h *Handler) renderPassword(w http.ResponseWriter, r *http.Request, status 
 func (h *Handler) renderCode(w http.ResponseWriter, r *http.Request, status int, f *flow, errMsg string) {
 	p := codePage{base: h.frame(r.Context(), f, "Check your email"), Email: f.d.Email}
 	p.Error = errMsg
+	if h.mailFailing(r.Context()) {
+		p.MailTrouble = mailTroubleCode
+	}
 	h.render(w, r, status, "code", &p)
 }
 
@@ -218,12 +223,14 @@ func (h *Handler) renderReset(w http.ResponseWriter, r *http.Request, status int
 	h.render(w, r, status, "reset", &p)
 }
 
-// msg is what a message page says.
-type msg struct{ Heading, Message, LinkURL, LinkText string }
+// msg is what a message page says; Alert, when set, is shown as the
+// page's error (role=alert) above the message.
+type msg struct{ Heading, Message, LinkURL, LinkText, Alert string }
 
 // message shows a page with a heading, a message and an optional link.
 func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, f *flow, m msg) {
 	p := messagePage{base: h.frame(r.Context(), f, m.Heading), Message: m.Message, LinkURL: m.LinkURL, LinkText: m.LinkText}
+	p.Error = m.Alert
 	h.render(w, r, status, "message", &p)
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/accounts"
 	"github.com/gatehouse/gatehouse/internal/apierr"
 	"github.com/gatehouse/gatehouse/internal/id"
-	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -76,9 +75,21 @@ func (h *Handler) forgot(w http.ResponseWriter, r *http.Request, f *flow) {
 			return
 		}
 	}
-	h.message(w, r, http.StatusOK, f, msg{Heading: "Check your email",
+	h.message(w, r, http.StatusOK, f, forgotAnswer(email, h.mailFailing(ctx), flowURL(f)))
+}
+
+// forgotAnswer is the page after "forgot your password?": the same for
+// every address (A02), and, while the mail server is failing, saying that
+// the email will be late (mailhealth.go).
+func forgotAnswer(email string, mailFailing bool, back string) msg {
+	m := msg{Heading: "Check your email",
 		Message: "If an account exists for " + email + ", we have emailed it a link to set a new password. The link works once, for 30 minutes.",
-		LinkURL: flowURL(f), LinkText: "Back to sign in"})
+		LinkURL: back, LinkText: "Back to sign in"}
+	if mailFailing {
+		m.Alert = mailTroubleLink
+		m.Message = "If an account exists for " + email + ", we will email it a link to set a new password as soon as we can. The link works once, for 30 minutes."
+	}
+	return m
 }
 
 // queueReset stores a reset token for a user and queues its email, in q's
@@ -156,7 +167,7 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request, f *flow) {
 		h.renderReset(w, r, http.StatusBadRequest, f, u.Email, token, err.Error())
 		return
 	}
-	hash, err := passwords.Hash(pw)
+	hash, err := h.Hashing.Hash(ctx, pw)
 	if err != nil {
 		h.serverError(w, r, "hashing a password", err)
 		return

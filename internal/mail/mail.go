@@ -5,12 +5,16 @@
 // With SMTP configured, a worker sends queued mail and marks it sent. In
 // development without SMTP, mail stays in the queue, which is the dev
 // outbox served at /_dev/outbox (outbox.go). A failed send is logged and
-// retried with a doubling back-off.
+// retried with a doubling back-off; each message records its delivery
+// state (queued, sent, failing after N attempts, given up), and a failure
+// of the mail server marks the environment's mail failing until the next
+// delivery, which the login pages tell the user (mailhealth.go).
 package mail
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -39,15 +43,10 @@ type Worker struct {
 	// doubled at each further failure up to MaxBackoff (defaults 5 s and
 	// 10 min).
 	Backoff, MaxBackoff time.Duration
-
-	retries map[string]retry // email id -> its failed attempts
-}
-
-// retry is the back-off state of one message whose send failed. It lives
-// in memory: after a restart every queued message is tried at once.
-type retry struct {
-	attempts int
-	next     time.Time
+	// MaxAttempts is how many failed sends of one message make the worker
+	// give up on it (default 10: about half an hour with the default
+	// back-off, by when a sign-in code has long expired).
+	MaxAttempts int
 }
 
 // Run delivers queued mail until ctx ends. Without SMTP it only warns, at
@@ -77,10 +76,13 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// deliver sends the queued messages that are due. A failed send is logged
-// and retried later with a doubling back-off; other messages still go.
+// deliver sends the queued messages that are due. Each message's
+// delivery state is kept in the database (store.EmailDelivery), so the
+// back-off survives a restart and other nodes see it; a failure of the
+// server itself also marks the mail system failing (store.MailHealth),
+// which the login pages show.
 func (w *Worker) deliver(ctx context.Context) error {
-	msgs, err := w.Store.Q().ListUnsentEmails(ctx, w.EnvID, 50)
+	msgs, err := w.Store.Q().ListDueEmails(ctx, w.EnvID, w.Now(), 50)
 	if err != nil || len(msgs) == 0 {
 		return err
 	}
@@ -88,21 +90,15 @@ func (w *Worker) deliver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if w.retries == nil {
-		w.retries = map[string]retry{}
-	}
-	now := w.Now()
 	for _, m := range msgs {
-		rt := w.retries[m.ID]
-		if now.Before(rt.next) {
-			continue
-		}
 		msg := gomail.NewMsg()
 		if err := msg.From(w.From); err != nil {
 			return fmt.Errorf("mail from %q: %w", w.From, err)
 		}
 		if err := msg.To(m.To); err != nil {
-			w.Log.Warn("skipping email with a bad recipient", "email_id", m.ID, "err", err)
+			if err := w.failed(ctx, m, err, true); err != nil {
+				return err
+			}
 			continue
 		}
 		msg.Subject(m.Subject)
@@ -111,23 +107,80 @@ func (w *Worker) deliver(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			rt.attempts++
-			wait := w.backoff(rt.attempts)
-			rt.next = now.Add(wait)
-			w.retries[m.ID] = rt
-			w.Log.Warn("sending an email failed; will retry", "email_id", m.ID, "kind", m.Kind,
-				"attempt", rt.attempts, "retry_in", wait.String(), "err", err)
+			if err := w.failed(ctx, m, err, false); err != nil {
+				return err
+			}
 			continue
 		}
-		if err := w.Store.Q().MarkEmailSent(ctx, w.EnvID, m.ID, w.Now()); err != nil {
+		if err := w.sent(ctx, m); err != nil {
 			return err
 		}
-		if rt.attempts > 0 {
-			w.Log.Info("email delivered after retrying", "email_id", m.ID, "kind", m.Kind, "attempts", rt.attempts+1)
-		}
-		delete(w.retries, m.ID)
 	}
 	return nil
+}
+
+// sent records a delivery, and that the mail server works.
+func (w *Worker) sent(ctx context.Context, m *store.DueEmail) error {
+	now := w.Now()
+	if err := w.Store.Q().MarkEmailSent(ctx, w.EnvID, m.ID, now); err != nil {
+		return err
+	}
+	if m.Attempts > 0 {
+		w.Log.Info("email delivered after retrying", "email_id", m.ID, "kind", m.Kind, "attempts", m.Attempts+1)
+	}
+	return w.Store.Q().RecordMailServerOK(ctx, w.EnvID, now)
+}
+
+// failed records a failed send of m: retried after a doubling back-off,
+// or given up after MaxAttempts or at once when it can never succeed (a
+// malformed address, or a recipient the server refuses for good). Only a
+// failure of the server itself marks the mail system failing: one bad
+// recipient must not, since the login pages would then tell an attacker
+// that an email was sent to that address.
+func (w *Worker) failed(ctx context.Context, m *store.DueEmail, sendErr error, badAddress bool) error {
+	now := w.Now()
+	attempts := m.Attempts + 1
+	recipient, permanent := recipientRefused(sendErr)
+	maxAttempts := w.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = 10
+	}
+	var retryAt, gaveUp time.Time
+	if badAddress || permanent || attempts >= maxAttempts {
+		gaveUp = now
+		w.Log.Error("giving up on an email", "email_id", m.ID, "kind", m.Kind, "attempts", attempts, "err", sendErr)
+	} else {
+		wait := w.backoff(attempts)
+		retryAt = now.Add(wait)
+		w.Log.Warn("sending an email failed; will retry", "email_id", m.ID, "kind", m.Kind,
+			"attempt", attempts, "retry_in", wait.String(), "err", sendErr)
+	}
+	errText := truncate(sendErr.Error(), 500)
+	if err := w.Store.Q().RecordEmailFailure(ctx, w.EnvID, m.ID, attempts, errText, retryAt, gaveUp); err != nil {
+		return err
+	}
+	if badAddress || recipient {
+		return nil
+	}
+	return w.Store.Q().RecordMailServerFailure(ctx, w.EnvID, errText, now)
+}
+
+// recipientRefused reports whether a send failed because the server
+// refused the recipient (RCPT TO), and whether that refusal is permanent
+// (a 5xx reply). Every other failure is the server's.
+func recipientRefused(err error) (recipient, permanent bool) {
+	var se *gomail.SendError
+	if !errors.As(err, &se) || se.Reason != gomail.ErrSMTPRcptTo {
+		return false, false
+	}
+	return true, se.ErrorCode() >= 500
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }
 
 // backoff is the wait after the n-th failed attempt (n >= 1).

@@ -17,14 +17,20 @@ type sink struct {
 	ln   net.Listener
 	mu   sync.Mutex
 	msgs []string // "RCPT\nDATA"
+	// refuseRcpt, when set, is an address the sink refuses at RCPT TO
+	// with 550, as a server does for a mailbox that does not exist.
+	refuseRcpt string
 }
 
-func startSink(t *testing.T) *sink {
+func startSink(t *testing.T) *sink { return startSinkRefusing(t, "") }
+
+// startSinkRefusing is a sink that refuses the recipient rcpt ("" none).
+func startSinkRefusing(t *testing.T, rcpt string) *sink {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sink{ln: ln}
+	s := &sink{ln: ln, refuseRcpt: rcpt}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -55,6 +61,10 @@ func (s *sink) serve(c net.Conn) {
 		case "MAIL":
 			_ = tp.PrintfLine("250 ok")
 		case "RCPT":
+			if s.refuseRcpt != "" && strings.Contains(strings.ToLower(line), s.refuseRcpt) {
+				_ = tp.PrintfLine("550 5.1.1 no such mailbox")
+				continue
+			}
 			rcpt = line
 			_ = tp.PrintfLine("250 ok")
 		case "DATA":
