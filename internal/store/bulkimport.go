@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -327,64 +326,6 @@ func (q *Q) PutImportedPasswordHash(ctx context.Context, envID, userID, hash str
 func IsRetryable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
-}
-
-// insertMany runs head ("INSERT INTO t (a, b)") with rows of ncols values
-// each, and tail (an ON CONFLICT clause, or ""), as multi-row statements of
-// 1024, 256, 64, 16, 4 or 1 rows: a batch of 1,000 rows takes about ten
-// statements (round trips on PostgreSQL), and each table has at most six
-// statement shapes in the cache. A statement stays under the databases'
-// parameter limits (SQLite 32,766, PostgreSQL 65,535).
-func (q *Q) insertMany(ctx context.Context, head string, ncols int, rows [][]any, tail string) error {
-	maxParams := 32766
-	if q.dialect == Postgres {
-		maxParams = 65535
-	}
-	for len(rows) > 0 {
-		n := 1024
-		for n > len(rows) || n*ncols > maxParams {
-			n /= 4
-		}
-		args := make([]any, 0, n*ncols)
-		for _, r := range rows[:n] {
-			args = append(args, r...)
-		}
-		if _, err := q.exec(ctx, q.valuesStatement(head, ncols, n, tail), args...); err != nil {
-			return mapErr(err)
-		}
-		rows = rows[n:]
-	}
-	return nil
-}
-
-// valuesStatement is head VALUES (...), ... tail for n rows of ncols. On
-// SQLite the placeholders are anonymous ("?", numbered in order): modernc's
-// binding looks a named parameter ($n) up in a list for each parameter,
-// which is quadratic in the parameters of a statement.
-func (q *Q) valuesStatement(head string, ncols, n int, tail string) string {
-	var b strings.Builder
-	b.Grow(len(head) + len(tail) + n*ncols*8)
-	b.WriteString(head)
-	b.WriteString(" VALUES ")
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		for j := 0; j < ncols; j++ {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			if q.dialect == Postgres {
-				b.WriteString("$" + strconv.Itoa(i*ncols+j+1))
-			} else {
-				b.WriteByte('?')
-			}
-		}
-		b.WriteByte(')')
-	}
-	b.WriteString(tail)
-	return b.String()
 }
 
 // CreateUsers inserts users (as CreateUser does, each with its normalized
