@@ -200,6 +200,11 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
 	}
+	scope, ok := managementScope(r.PostForm.Get("scope"))
+	if !ok {
+		tokenError(w, http.StatusBadRequest, "invalid_scope", "an API client may only ask for the scope "+strings.Join(ManagementScopes, " "))
+		return
+	}
 	now := s.Now()
 	c := issued{Claims: Claims{
 		Claims: jwt.Claims{
@@ -216,7 +221,7 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": tok, "token_type": "Bearer", "expires_in": int(s.ttl() / time.Second),
+		"access_token": tok, "token_type": "Bearer", "expires_in": int(s.ttl() / time.Second), "scope": scope,
 	})
 }
 

@@ -376,6 +376,8 @@ func TestTokenClientCredentials(t *testing.T) {
 			{"form with charset", formCT + "; charset=UTF-8", form("grant_type", "client_credentials", "client_id", servertest.ClientID, "client_secret", servertest.ClientSecret), nil},
 			{"basic", formCT, form("grant_type", "client_credentials"), []string{servertest.ClientID, servertest.ClientSecret}},
 			{"basic with client_id in the body", formCT, form("grant_type", "client_credentials", "client_id", servertest.ClientID), []string{servertest.ClientID, servertest.ClientSecret}},
+			{"scope openid", formCT, form("grant_type", "client_credentials", "scope", "openid"), []string{servertest.ClientID, servertest.ClientSecret}},
+			{"scope openid twice", formCT, form("grant_type", "client_credentials", "scope", " openid  openid "), []string{servertest.ClientID, servertest.ClientSecret}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := postToken(t, in.URL, tc.ct, tc.body, tc.basic)
@@ -393,6 +395,11 @@ func TestTokenClientCredentials(t *testing.T) {
 				}
 				if r.body["expires_in"] != float64(86399) {
 					t.Errorf("expires_in = %v, want 86399", r.body["expires_in"])
+				}
+				// SCALEKIT-COMPAT 2: the response names the granted scope,
+				// which for an API client is only ever openid (O14).
+				if r.body["scope"] != "openid" {
+					t.Errorf("scope = %v, want openid", r.body["scope"])
 				}
 				for _, k := range []string{"refresh_token", "id_token"} {
 					if _, ok := r.body[k]; ok {
@@ -415,6 +422,27 @@ func TestTokenClientCredentials(t *testing.T) {
 		_, pb := segments(t, b)
 		if pa["jti"] == pb["jti"] {
 			t.Errorf("two tokens share the jti %v", pa["jti"])
+		}
+
+		// A deleted client is invalid_client at once, answered exactly as
+		// an unknown one (O14).
+		const goneID, goneSecret = "skc_deleted_client", "skcs_deleted_client_secret_0123456789abcdef"
+		cs := in.Server.OAuth.Clients
+		if _, _, err := cs.Create(t.Context(), in.Server.Store().Q(), "gone", goneID, goneSecret); err != nil {
+			t.Fatal(err)
+		}
+		creds := form("grant_type", "client_credentials", "client_id", goneID, "client_secret", goneSecret)
+		if r := postToken(t, in.URL, formCT, creds, nil); r.status != http.StatusOK {
+			t.Fatalf("the new client: %d %s", r.status, r.raw)
+		}
+		if err := cs.Delete(t.Context(), goneID); err != nil {
+			t.Fatal(err)
+		}
+		gone := postToken(t, in.URL, formCT, creds, nil)
+		unknown := postToken(t, in.URL, formCT, form("grant_type", "client_credentials", "client_id", "skc_never_existed",
+			"client_secret", goneSecret), nil)
+		if gone.status != http.StatusUnauthorized || gone.body["error"] != "invalid_client" || string(gone.raw) != string(unknown.raw) {
+			t.Errorf("deleted client: %d %s, want 401 invalid_client as for an unknown client (%s)", gone.status, gone.raw, unknown.raw)
 		}
 	})
 }
@@ -528,6 +556,13 @@ func TestTokenErrors(t *testing.T) {
 		{"multipart body", "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\nclient_credentials\r\n--x--\r\n", nil, 400, "invalid_request"},
 		{"malformed form", formCT, "grant_type=%zz", nil, 400, "invalid_request"},
 		{"body over 64 KiB", formCT, form(append(good, "pad", strings.Repeat("a", 70<<10))...), nil, 400, "invalid_request"},
+		// O14: an API client has the scope openid and nothing else.
+		{"unassigned scope", formCT, form(append(good, "scope", "admin")...), nil, 400, "invalid_scope"},
+		{"openid with an unassigned scope", formCT, form(append(good, "scope", "openid offline_access")...), nil, 400, "invalid_scope"},
+		{"user scope", formCT, form(append(good, "scope", "profile")...), nil, 400, "invalid_scope"},
+		{"scope in another case", formCT, form(append(good, "scope", "OPENID")...), nil, 400, "invalid_scope"},
+		{"unassigned scope with a wrong secret", formCT, form("grant_type", "client_credentials", "client_id", servertest.ClientID,
+			"client_secret", wrong, "scope", "admin"), nil, 401, "invalid_client"},
 	}
 	bodies := map[string]string{}
 	for _, c := range bad {

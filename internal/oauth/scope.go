@@ -38,6 +38,34 @@ func grantableScopes(raw string) []string {
 
 func hasScope(scopes []string, s string) bool { return slices.Contains(scopes, s) }
 
+// ManagementScopes are the scopes an API client may ask for with
+// client_credentials: only "openid", which Scalekit's token endpoint
+// answers for every management token. A management token's power is the
+// management API as a whole, so there is nothing finer to grant, and a
+// request for anything else must fail rather than be silently narrowed
+// (SECURITY-BAR O14).
+var ManagementScopes = []string{ScopeOpenID}
+
+// managementScope is the scope a client_credentials request gets: all of
+// ManagementScopes without a scope parameter, else the asked ones, each of
+// which must be one of them (ok false: invalid_scope).
+func managementScope(raw string) (granted string, ok bool) {
+	asked := strings.Fields(raw)
+	if len(asked) == 0 {
+		return strings.Join(ManagementScopes, " "), true
+	}
+	var out []string
+	for _, sc := range asked {
+		if !slices.Contains(ManagementScopes, sc) {
+			return "", false
+		}
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return strings.Join(out, " "), true
+}
+
 // secretHash is the stored form of codes and refresh tokens: 256 random
 // bits each, so one SHA-256 is a sound way to keep them.
 func secretHash(v string) string {
