@@ -36,6 +36,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/rbac"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/settings"
+	"github.com/gatehouse/gatehouse/internal/signing"
 )
 
 // Config wires the API to its dependencies.
@@ -54,6 +55,8 @@ type Config struct {
 	// Migration is lazy migration and the migration status
 	// (MigrationService); nil serves no MigrationService.
 	Migration *legacyauth.Service
+	// Keys are the signing keys (KeysService); nil serves no KeysService.
+	Keys *signing.Keyring
 }
 
 // Handler returns the management API, ready to mount at the root: it
@@ -94,6 +97,10 @@ func Handler(cfg Config) (http.Handler, error) {
 	}
 	p, h = gatehousev1connect.NewExportServiceHandler(&exportAPI{svc: cfg.Accounts}, opts...)
 	add(gatehousev1connect.ExportServiceName, p, h)
+	if cfg.Keys != nil {
+		p, h = gatehousev1connect.NewKeysServiceHandler(&keysAPI{keys: cfg.Keys}, opts...)
+		add(gatehousev1connect.KeysServiceName, p, h)
+	}
 
 	var services []*vanguard.Service
 	var descs []protoreflect.ServiceDescriptor

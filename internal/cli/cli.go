@@ -34,6 +34,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(newImportCmd(stdout, stderr))
 	root.AddCommand(newLazyMigrationCmd(stdout), newMigrationCmd(stdout))
 	root.AddCommand(newExportCmd(stdout, stderr))
+	root.AddCommand(newKeysCmd(stdout))
 	if err := root.Execute(); err != nil {
 		// One line, whatever the error: joined errors would otherwise spill
 		// over several lines.

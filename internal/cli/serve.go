@@ -49,6 +49,7 @@ secret once.`,
 	fs.StringVar(&cfg.Legacy.Audience, "legacy-audience", "", "audience the legacy tokens must carry")
 	fs.StringVar(&cfg.Legacy.SubjectClaim, "legacy-subject-claim", "external_id", "how a legacy token finds its user: external_id (its sub) or email (its email claim)")
 	fs.DurationVar(&cfg.AuthLogRetention, "auth-log-retention", cfg.AuthLogRetention, "how long authentication log entries are kept (at least 1h)")
+	fs.DurationVar(&cfg.KeysReloadInterval, "keys-reload-interval", cfg.KeysReloadInterval, "how often this node rereads the signing keys, to see rotations made through other nodes (at most 5m)")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated IPs and CIDR ranges of reverse proxies whose X-Forwarded-For/Forwarded give the client address (default: none)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json or text")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
@@ -63,7 +64,7 @@ secret once.`,
 		{"legacy-issuer", "GATEHOUSE_LEGACY_ISSUER"}, {"legacy-jwks-url", "GATEHOUSE_LEGACY_JWKS_URL"},
 		{"legacy-hs-secret", "GATEHOUSE_LEGACY_HS_SECRET"}, {"legacy-audience", "GATEHOUSE_LEGACY_AUDIENCE"},
 		{"legacy-subject-claim", "GATEHOUSE_LEGACY_SUBJECT_CLAIM"},
-		{"trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES"}, {"auth-log-retention", "GATEHOUSE_AUTH_LOG_RETENTION"},
+		{"trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES"}, {"auth-log-retention", "GATEHOUSE_AUTH_LOG_RETENTION"}, {"keys-reload-interval", "GATEHOUSE_KEYS_RELOAD_INTERVAL"},
 		{"log-format", "GATEHOUSE_LOG_FORMAT"}, {"log-level", "GATEHOUSE_LOG_LEVEL"},
 	} {
 		env.bind(b[0], b[1])

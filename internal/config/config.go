@@ -61,6 +61,11 @@ type Config struct {
 	// AuthLogRetention is how long authentication log entries are kept
 	// before the background pruner deletes them.
 	AuthLogRetention time.Duration
+
+	// KeysReloadInterval is how often each node rereads the signing keys,
+	// so a rotation made through another node sharing the database reaches
+	// it (docs/oauth.md, "Signing keys").
+	KeysReloadInterval time.Duration
 }
 
 // LegacyIssuer configures token exchange for one legacy issuer.
@@ -81,7 +86,8 @@ func Defaults() Config {
 		Addr: "127.0.0.1:8080", DataDir: "gatehouse-data", TokenTTL: 86399 * time.Second,
 		APIRateLimit: 2000, APIRateBurst: 4000, ShutdownTimeout: 30 * time.Second,
 		MailFrom: "Gatehouse <no-reply@localhost>", LogFormat: "json", LogLevel: "info",
-		AuthLogRetention: 90 * 24 * time.Hour,
+		AuthLogRetention:   90 * 24 * time.Hour,
+		KeysReloadInterval: 30 * time.Second,
 	}
 }
 
@@ -161,6 +167,11 @@ func (c *Config) Resolve() error {
 	c.Legacy.check(bad)
 	if c.AuthLogRetention < time.Hour {
 		bad("--auth-log-retention %s: must be at least 1h", c.AuthLogRetention)
+	}
+	// A retiring key outlives the longest token by 6 minutes, 5 of them
+	// for nodes that have not reloaded yet (signing.RemovalMargin).
+	if c.KeysReloadInterval <= 0 || c.KeysReloadInterval > 5*time.Minute {
+		bad("--keys-reload-interval %s: must be positive and at most 5m", c.KeysReloadInterval)
 	}
 	if _, err := httpx.ParseTrustedProxies(c.TrustedProxies); err != nil {
 		bad("--trusted-proxies: %v", err)

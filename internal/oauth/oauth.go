@@ -81,26 +81,32 @@ type Server struct {
 // verifiedCache remembers tokens whose signature and fixed claims already
 // checked out, so a client reusing its token (as SDKs do for a day) does
 // not pay an RSA verification per call. Only the signature result is
-// cached: times are checked on every call. It holds at most maxVerified
-// tokens and starts over when full.
+// cached, under the keyring generation it was checked in, so a key that
+// leaves the JWKS takes its tokens' entries with it: times are checked on
+// every call. It holds at most maxVerified tokens and starts over when
+// full or when the generation changes.
 type verifiedCache struct {
-	mu sync.Mutex
-	m  map[string]*Claims
+	mu  sync.Mutex
+	gen uint64
+	m   map[string]*Claims
 }
 
 const maxVerified = 10000
 
-func (c *verifiedCache) get(raw string) *Claims {
+func (c *verifiedCache) get(raw string, gen uint64) *Claims {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.gen != gen {
+		return nil
+	}
 	return c.m[raw]
 }
 
-func (c *verifiedCache) put(raw string, claims *Claims) {
+func (c *verifiedCache) put(raw string, gen uint64, claims *Claims) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxVerified {
-		c.m = make(map[string]*Claims)
+	if c.m == nil || len(c.m) >= maxVerified || c.gen != gen {
+		c.m, c.gen = make(map[string]*Claims), gen
 	}
 	c.m[raw] = claims
 }
@@ -232,7 +238,8 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request) {
 // returned claims are shared between calls with the same token and must
 // not be modified.
 func (s *Server) VerifyManagementToken(ctx context.Context, raw string) (*Claims, error) {
-	c := s.verified.get(raw)
+	gen := s.Keys.Generation()
+	c := s.verified.get(raw, gen)
 	if c == nil {
 		c = new(Claims)
 		if err := s.Keys.Verify(raw, c); err != nil {
@@ -242,7 +249,7 @@ func (s *Server) VerifyManagementToken(ctx context.Context, raw string) (*Claims
 			!c.Audience.Contains(c.ClientID) || c.Expiry == nil {
 			return nil, signing.ErrInvalidToken
 		}
-		s.verified.put(raw, c)
+		s.verified.put(raw, gen, c)
 	}
 	// go-jose skips exp when it is absent; an access token without one
 	// would never expire (SECURITY-BAR J05), so it is required above.
@@ -259,7 +266,8 @@ func (s *Server) VerifyManagementToken(ctx context.Context, raw string) (*Claims
 
 func (s *Server) keys(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	// Rotation publishes a next key for at least this long before it signs.
+	w.Header().Set("Cache-Control", signing.JWKSCacheControl)
 	_, _ = w.Write(s.Keys.JWKS())
 }
 

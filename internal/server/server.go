@@ -67,6 +67,17 @@ type Server struct {
 	// Login is the hosted login UI, for tests that adjust its limits
 	// before sending requests.
 	Login *login.Handler
+	// Keys are the signing keys, reloaded in the background of Serve
+	// every --keys-reload-interval; exposed for tests.
+	Keys *signing.Keyring
+}
+
+// maxTokenLifetime is the longest any token this server signs may live,
+// which is how long a rotated-out signing key stays published: the
+// management token TTL, the longest user access token a session policy
+// may set, and the ID token lifetime.
+func maxTokenLifetime(cfg config.Config) time.Duration {
+	return max(cfg.TokenTTL, settings.MaxAccessTokenTTLSeconds*time.Second, oauth.DefaultIDTokenTTL)
 }
 
 // nowUTC is the default clock: UTC at the microsecond precision the store
@@ -112,7 +123,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		log.Warn("signing keys are encrypted with the key generated in the data directory; set --secret-key (GATEHOUSE_SECRET_KEY) so other nodes sharing this database can start",
 			"secret_key_file", filepath.Join(cfg.DataDir, "secret.key"))
 	}
-	keys, err := signing.Load(ctx, st, ids, now(), boot.EnvID, mk)
+	keys, err := signing.New(ctx, signing.Options{Store: st, IDs: ids, Now: now, EnvID: boot.EnvID, MasterKey: mk,
+		MaxTokenLifetime: maxTokenLifetime(cfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +170,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	met := metrics.New(reg)
 	oa.Metrics = met
 	alog := &authlog.Log{Store: st, EnvID: env.ID, NewID: ids.New, Now: now, Metrics: met, Pages: pagetoken.New(ptKey), Logger: log}
-	apiHandler, err := api.Handler(api.Config{AuthLog: alog, Accounts: acc, RBAC: roles, Sessions: sess, Settings: set, Migration: legacy, Tokens: oa, Limiter: ratelimit.New(cfg.APIRateLimit, cfg.APIRateBurst), Now: now, Log: log})
+	apiHandler, err := api.Handler(api.Config{AuthLog: alog, Accounts: acc, RBAC: roles, Sessions: sess, Settings: set, Migration: legacy, Keys: keys, Tokens: oa, Limiter: ratelimit.New(cfg.APIRateLimit, cfg.APIRateBurst), Now: now, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +218,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		return nil, fmt.Errorf("creating the first API client: %w", err)
 	}
 	return &Server{
-		cfg: cfg, log: log, store: st, Bootstrap: boot, Accounts: acc, OAuth: oa, Sessions: sess, Settings: set, Login: lg,
+		cfg: cfg, log: log, store: st, Keys: keys, Bootstrap: boot, Accounts: acc, OAuth: oa, Sessions: sess, Settings: set, Login: lg,
 		handler: httpx.Middleware(log, now, httpx.WithClientIP(proxies, mux)),
 		mailer:  &mail.Worker{Store: st, EnvID: env.ID, SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, Now: now, Log: log, Dev: cfg.Dev},
 		Pruner: &prune.Pruner{Store: st, EnvID: env.ID, Now: now, Log: log.With("component", "prune"),
@@ -239,6 +251,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	pruneDone := make(chan struct{})
 	go func() { defer close(pruneDone); s.Pruner.Run(pruneCtx) }()
 	defer func() { stopPrune(); <-pruneDone }()
+	keysCtx, stopKeys := context.WithCancel(context.Background())
+	keysDone := make(chan struct{})
+	go func() {
+		defer close(keysDone)
+		s.Keys.Run(keysCtx, s.cfg.KeysReloadInterval, s.log.With("component", "signing"))
+	}()
+	defer func() { stopKeys(); <-keysDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

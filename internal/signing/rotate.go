@@ -17,10 +17,14 @@ const (
 	// JWKSMaxAge is the Cache-Control max-age of /keys: how long a client
 	// may use a JWKS without asking again.
 	JWKSMaxAge = 300 * time.Second
+	// JWKSCacheControl is the header /keys sends, with JWKSMaxAge.
+	JWKSCacheControl = "public, max-age=300"
 	// DefaultPublishFor is how long a new key is published as next before
 	// it signs: the JWKS max-age, plus as much again for caches in front
 	// of the server and clients that fetched just before the rotation.
 	DefaultPublishFor = 2 * JWKSMaxAge
+	// MaxPublishFor bounds the publication delay a rotation may ask for.
+	MaxPublishFor = 7 * 24 * time.Hour
 	// DefaultMaxTokenLifetime is used when Options leave it unset: the
 	// longest access token a session policy may set (24 h).
 	DefaultMaxTokenLifetime = 24 * time.Hour
@@ -135,6 +139,10 @@ func (r Rotation) check() error {
 		v = append(v, apierr.Violation{Field: "publication_delay_seconds", Constraint: "min",
 			Description: fmt.Sprintf("must be at least %d (the JWKS max-age), or 0 for the default %d; set immediate for an emergency",
 				int(JWKSMaxAge/time.Second), int(DefaultPublishFor/time.Second))})
+	}
+	if r.PublishFor > MaxPublishFor {
+		v = append(v, apierr.Violation{Field: "publication_delay_seconds", Constraint: "max",
+			Description: fmt.Sprintf("must be at most %d (7 days)", int(MaxPublishFor/time.Second))})
 	}
 	if r.Immediate && r.PublishFor > 0 {
 		v = append(v, apierr.Violation{Field: "publication_delay_seconds", Constraint: "immediate",

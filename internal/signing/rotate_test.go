@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -305,4 +306,13 @@ func TestEmergencyRotation(t *testing.T) {
 			t.Errorf("states after remove_previous = %v", s)
 		}
 	})
+}
+
+func TestJWKSCacheControlMatchesMaxAge(t *testing.T) {
+	if want := fmt.Sprintf("public, max-age=%d", int(JWKSMaxAge/time.Second)); JWKSCacheControl != want {
+		t.Errorf("JWKSCacheControl = %q, want %q", JWKSCacheControl, want)
+	}
+	if DefaultPublishFor < JWKSMaxAge {
+		t.Errorf("DefaultPublishFor %s is shorter than the JWKS max-age %s", DefaultPublishFor, JWKSMaxAge)
+	}
 }
