@@ -135,6 +135,9 @@ func printSummary(w io.Writer, s *importer.Summary) {
 	if s.HashesSkipped > 0 {
 		fmt.Fprintf(w, "Password hashes: %d not imported: --compat uses only the Scalekit API, which takes none; those users sign in with an email code or magic link, or reset their password. Import without --compat to keep them.\n", s.HashesSkipped)
 	}
+	if s.EmailsVerified > 0 {
+		fmt.Fprintf(w, "Verified emails: %d users created with their email verified although the export does not say it is: --compat adds users without an invitation, which the Scalekit API takes as verified. Import without --compat to keep email_verified.\n", s.EmailsVerified)
+	}
 	for _, n := range s.Notes {
 		fmt.Fprintln(w, "Note: "+n)
 	}

@@ -3,14 +3,18 @@ package importer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 
 	"connectrpc.com/connect"
 
 	commonsv1 "github.com/gatehouse/gatehouse/gen/scalekit/v1/commons"
 	organizationsv1 "github.com/gatehouse/gatehouse/gen/scalekit/v1/organizations"
+	rolesv1 "github.com/gatehouse/gatehouse/gen/scalekit/v1/roles"
 	usersv1 "github.com/gatehouse/gatehouse/gen/scalekit/v1/users"
 )
 
@@ -23,9 +27,12 @@ import (
 // API cannot carry is left out and counted: password hashes (users then
 // sign in by email code, magic link or a password reset), and
 // email_verified=false (send_invitation_email=false marks the email
-// verified). A user without memberships cannot be created (Scalekit
-// creates users inside an organization). Each row is matched first, so a
-// re-run, or a resumed one, changes nothing it already wrote.
+// verified; the summary counts such users). A user without memberships
+// cannot be created (Scalekit creates users inside an organization).
+// Memberships' roles are checked against the RolesService's lists before
+// anything is written (checkRoles), so a dry run reports unknown_role as
+// the bulk API does. Each row is matched first, so a re-run, or a resumed
+// one, changes nothing it already wrote.
 
 // sendCompat writes a batch one row at a time.
 func (r *runner) sendCompat(ctx context.Context, b *batch) (record, error) {
@@ -54,6 +61,9 @@ func (r *runner) sendCompat(ctx context.Context, b *batch) (record, error) {
 			continue
 		} else if err != nil {
 			return rec, err
+		}
+		if st == created && (u.EmailVerified == nil || !*u.EmailVerified) {
+			rec.EmailsVerified++ // send_invitation_email=false verifies it
 		}
 		bump(&rec.Users, st)
 	}
@@ -258,6 +268,11 @@ func (r *runner) compatUser(ctx context.Context, u User) (status, error) {
 			return 0, err
 		}
 	}
+	for i, m := range u.Memberships {
+		if err := r.checkRoles(ctx, i, ids[i], m.Roles); err != nil {
+			return 0, err
+		}
+	}
 	if got == nil {
 		if len(u.Memberships) == 0 {
 			return 0, &rowError{"memberships", "required", "--compat: the Scalekit API creates a user only inside an organization; give the user a membership"}
@@ -395,3 +410,129 @@ func (r *runner) compatMemberships(ctx context.Context, u User, ids []string, go
 
 // fileOrg reports whether the source defines the organization.
 func (r *runner) fileOrg(ext string) bool { return r.fileOrgs[ext] }
+
+// roleNames are the roles usable in one scope, by name, and whether one of
+// them is the default member role.
+type roleNames struct {
+	names         map[string]bool
+	defaultMember bool
+}
+
+// compatRoles caches the role lists a --compat run has read through the
+// Scalekit RolesService: the environment's (ListRoles) and, by
+// organization id, an organization's (ListOrganizationRoles: the
+// environment's roles and its own). Each list is read once a run: roles
+// are defined before the users phase (defineRoles) and --compat creates
+// none after.
+type compatRoles struct {
+	mu   sync.Mutex
+	env  *roleNames
+	orgs map[string]*roleNames
+}
+
+// compatDefaultRole is the role the server falls back to for a membership
+// naming none when no default member role is set (accounts.RoleMember).
+const compatDefaultRole = "member"
+
+// scopeRoles returns the roles usable in the organization with id orgID,
+// or in the environment when orgID is "".
+func (r *runner) scopeRoles(ctx context.Context, orgID string) (*roleNames, error) {
+	cr := &r.compatRoles
+	cr.mu.Lock()
+	defer cr.mu.Unlock() // held across the call: each list is read once
+	if orgID == "" && cr.env != nil {
+		return cr.env, nil
+	}
+	if rn := cr.orgs[orgID]; orgID != "" && rn != nil {
+		return rn, nil
+	}
+	c := r.cfg.Conn
+	var list []*rolesv1.Role
+	if orgID == "" {
+		res, err := call(ctx, c, c.Roles.ListRoles, &rolesv1.ListRolesRequest{})
+		if err != nil {
+			return nil, fmt.Errorf("listing the environment's roles: %w", err)
+		}
+		list = res.GetRoles()
+	} else {
+		res, err := call(ctx, c, c.Roles.ListOrganizationRoles, &rolesv1.ListOrganizationRolesRequest{OrgId: orgID})
+		if err != nil {
+			return nil, fmt.Errorf("listing the roles of organization %s: %w", orgID, err)
+		}
+		list = res.GetRoles()
+	}
+	rn := &roleNames{names: make(map[string]bool, len(list))}
+	for _, ro := range list {
+		rn.names[ro.GetName()] = true
+		rn.defaultMember = rn.defaultMember || ro.GetDefaultMember()
+	}
+	if orgID == "" {
+		cr.env = rn
+	} else {
+		if cr.orgs == nil {
+			cr.orgs = map[string]*roleNames{}
+		}
+		cr.orgs[orgID] = rn
+	}
+	return rn, nil
+}
+
+// checkRoles fails the row's i-th membership, as the bulk API does (rule
+// unknown_role), when the organization cannot grant its roles: each name
+// must be an environment role or one of the organization's own, and a
+// membership naming none needs a default member role or a role named
+// member. Without it a dry run would report such rows as created; the
+// real run checks too, so both report the same rule. orgID is "" for an
+// organization a dry run has yet to create: only environment roles count
+// there (--compat creates no organization roles).
+func (r *runner) checkRoles(ctx context.Context, i int, orgID string, names []string) error {
+	field := fmt.Sprintf("memberships[%d].roles", i)
+	env, err := r.scopeRoles(ctx, "")
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		if env.defaultMember || env.names[compatDefaultRole] {
+			return nil
+		}
+		if orgID != "" {
+			org, err := r.scopeRoles(ctx, orgID)
+			if err != nil {
+				return err
+			}
+			if org.defaultMember || org.names[compatDefaultRole] {
+				return nil
+			}
+		}
+		return &rowError{field, "unknown_role", "the organization has no default member role; name the roles"}
+	}
+	var unknown []string
+	for _, n := range names {
+		if !env.names[n] {
+			unknown = append(unknown, n)
+		}
+	}
+	if len(unknown) > 0 && orgID != "" {
+		org, err := r.scopeRoles(ctx, orgID)
+		if err != nil {
+			return err
+		}
+		unknown = slices.DeleteFunc(unknown, func(n string) bool { return org.names[n] })
+	}
+	switch len(unknown) {
+	case 0:
+		return nil
+	case 1:
+		return &rowError{field, "unknown_role", fmt.Sprintf("role %q does not exist; create it first or use an existing role such as %q", unknown[0], compatDefaultRole)}
+	}
+	return &rowError{field, "unknown_role", fmt.Sprintf("roles %s do not exist; create them first or use an existing role such as %q", quoteAll(unknown), compatDefaultRole)}
+}
+
+// quoteAll renders names as `"a", "b"`.
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}

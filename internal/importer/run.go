@@ -54,7 +54,11 @@ type Summary struct {
 	// HashesSkipped counts users whose password hash --compat could not
 	// send.
 	HashesSkipped int
-	Notes         []string
+	// EmailsVerified counts users --compat created with their email
+	// verified although the source did not mark it verified: the Scalekit
+	// API verifies every email it adds without an invitation.
+	EmailsVerified int
+	Notes          []string
 	// ResumedBatches were done by an earlier run (the state file).
 	ResumedBatches int
 	// ReportPath is where the failures were written, if there were any.
@@ -67,8 +71,10 @@ type runner struct {
 	prog  *progress
 	sum   *Summary
 	mu    sync.Mutex // guards sum
-	// compat's organization ids by external id (compat.go).
-	orgIDs sync.Map
+	// compat's organization ids by external id, and the roles it has
+	// listed (compat.go).
+	orgIDs      sync.Map
+	compatRoles compatRoles
 	// fileOrgs are the source's organizations by external id.
 	fileOrgs map[string]bool
 }
@@ -231,6 +237,7 @@ func (r *runner) count(rec record) {
 	r.sum.Organizations.add(rec.Organizations)
 	r.sum.Users.add(rec.Users)
 	r.sum.HashesSkipped += rec.HashesSkipped
+	r.sum.EmailsVerified += rec.EmailsVerified
 }
 
 // writeReport writes the failed rows as CSV: kind, row (file:line),

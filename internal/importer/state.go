@@ -45,6 +45,9 @@ type record struct {
 	Users         Counts      `json:"users"`
 	Failures      []Rejection `json:"failures,omitempty"`
 	HashesSkipped int         `json:"hashes_skipped,omitempty"`
+	// EmailsVerified counts users --compat created verified although the
+	// source did not mark their email verified.
+	EmailsVerified int `json:"emails_verified,omitempty"`
 }
 
 type stateFile struct {
