@@ -57,7 +57,8 @@ func (s *Server) verifyIDTokenHint(ctx context.Context, raw string) (*IDClaims, 
 // when that is registered for the token's client (exact match), with
 // state. Every bad variant shows an error page and redirects nowhere.
 // Without a hint, or with an expired one, the user confirms first: a
-// same-origin POST (SECURITY-BAR S05).
+// same-origin POST carrying the confirmation page's CSRF token
+// (logout_csrf.go, SECURITY-BAR S05).
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	params := r.URL.Query()
@@ -82,7 +83,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	hint, plru, state := params.Get("id_token_hint"), params.Get("post_logout_redirect_uri"), params.Get("state")
 	confirmed := r.Method == http.MethodPost && params.Get("confirm") == "yes"
 	if confirmed {
-		if err := http.NewCrossOriginProtection().Check(r); err != nil {
+		if err := http.NewCrossOriginProtection().Check(r); err != nil || !validLogoutCSRF(r, params.Get("csrf")) {
 			s.errorPage(w, http.StatusForbidden, "invalid_request", "The sign-out was not confirmed on this site.")
 			return
 		}
@@ -124,7 +125,12 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if (claims == nil || expired) && !confirmed {
-		form := map[string]string{"confirm": "yes"}
+		tok, err := newLogoutCSRF(w)
+		if err != nil {
+			s.pageServerError(w, r, "making a CSRF token", err)
+			return
+		}
+		form := map[string]string{"confirm": "yes", "csrf": tok}
 		if claims != nil {
 			form["id_token_hint"], form["post_logout_redirect_uri"], form["state"] = hint, plru, state
 		}
@@ -136,6 +142,9 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sessions.ClearCookie(w)
+	if confirmed {
+		clearLogoutCSRF(w)
+	}
 	if plru != "" {
 		v := url.Values{}
 		if state != "" {

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -219,23 +220,114 @@ func TestLogoutBadVariants(t *testing.T) {
 		}
 
 		// The confirmation must come from our own page (S05).
-		confirm := url.Values{"confirm": {"yes"}, "id_token_hint": {expired}, "post_logout_redirect_uri": {appBye}, "state": {"s"}}
-		r := f.logout(t, http.MethodPost, confirm, cookie, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}})
+		v := url.Values{"id_token_hint": {expired}, "post_logout_redirect_uri": {appBye}, "state": {"s"}}
+		tok, csrfCookie := f.confirmPage(t, v, cookie)
+		confirm := url.Values{"confirm": {"yes"}, "csrf": {tok}, "id_token_hint": {expired}, "post_logout_redirect_uri": {appBye}, "state": {"s"}}
+		r := f.logout(t, http.MethodPost, confirm, cookie, csrfHeader(csrfCookie, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"))
 		if r.status != http.StatusForbidden || r.location != "" || !f.live(t, ses.ID) {
 			t.Errorf("cross-site confirmation: %d %q live=%v", r.status, r.location, f.live(t, ses.ID))
 		}
-		r = f.logout(t, http.MethodPost, confirm, cookie, http.Header{"Sec-Fetch-Site": {"same-origin"}})
+		r = f.logout(t, http.MethodPost, confirm, cookie, csrfHeader(csrfCookie, "Sec-Fetch-Site", "same-origin"))
 		if r.status != http.StatusSeeOther || r.location != appBye+"?state=s" || f.live(t, ses.ID) {
 			t.Errorf("confirmed logout with an expired hint: %d %q live=%v", r.status, r.location, f.live(t, ses.ID))
+		}
+		if !strings.Contains(strings.Join(r.header.Values("Set-Cookie"), "\n"), oauth.LogoutCSRFCookie+"=;") {
+			t.Errorf("the confirmed logout does not clear the CSRF cookie: %q", r.header.Values("Set-Cookie"))
 		}
 		checkLogoutToken(t, f, f.bc.wait(t), ses.ID)
 
 		// Confirmed without a hint: this browser's session ends.
 		_, ses2, cookie2 := f.signIn(t)
-		r = f.logout(t, http.MethodPost, url.Values{"confirm": {"yes"}}, cookie2, nil)
+		tok, csrfCookie = f.confirmPage(t, url.Values{}, cookie2)
+		r = f.logout(t, http.MethodPost, url.Values{"confirm": {"yes"}, "csrf": {tok}}, cookie2, csrfHeader(csrfCookie))
 		if r.status != 200 || r.location != "" || f.live(t, ses2.ID) {
 			t.Errorf("confirmed logout without a hint: %d %q live=%v", r.status, r.location, f.live(t, ses2.ID))
 		}
+	})
+}
+
+// confirmPage GETs the sign-out confirmation for v and returns the CSRF
+// token of its form and the value of the cookie set with it, checking the
+// cookie's attributes (S02, S05).
+func (f *fx) confirmPage(t *testing.T, v url.Values, cookie string) (tok, csrfCookie string) {
+	t.Helper()
+	r := f.logout(t, http.MethodGet, v, cookie, nil)
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(r.body)
+	if r.status != http.StatusOK || m == nil {
+		t.Fatalf("no confirmation form with a CSRF token: %d %.400s", r.status, r.body)
+	}
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name != oauth.LogoutCSRFCookie {
+			continue
+		}
+		if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Domain != "" || c.MaxAge <= 0 {
+			t.Errorf("CSRF cookie attributes: %s", c.Raw)
+		}
+		csrfCookie = c.Value
+	}
+	if csrfCookie == "" {
+		t.Fatalf("the confirmation page set no %s cookie: %q", oauth.LogoutCSRFCookie, r.header.Values("Set-Cookie"))
+	}
+	return m[1], csrfCookie
+}
+
+// csrfHeader is a request header sending the CSRF cookie value (none when
+// empty) and the given header pairs.
+func csrfHeader(csrfCookie string, kv ...string) http.Header {
+	h := http.Header{}
+	if csrfCookie != "" {
+		h.Set("Cookie", oauth.LogoutCSRFCookie+"="+csrfCookie)
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Set(kv[i], kv[i+1])
+	}
+	return h
+}
+
+// TestLogoutConfirmCSRF covers S05 for the sign-out confirmation: a POST
+// with neither Origin nor Sec-Fetch-Site passes the cross-origin check, so
+// only the form's token, bound to the page's __Host- cookie, stands between
+// a forged form and the user's session. Every POST without the pair is 403
+// and logs nobody out; the pair alone works.
+func TestLogoutConfirmCSRF(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fx) {
+		_, ses, cookie := f.signIn(t)
+		tok, cc := f.confirmPage(t, url.Values{}, cookie)
+		otherTok, otherCC := f.confirmPage(t, url.Values{}, "") // another browser's page
+		if tok == otherTok || cc == otherCC {
+			t.Fatal("two confirmation pages share a token")
+		}
+		altered := []byte(tok)
+		altered[len(altered)-1] ^= 1
+		for _, c := range []struct {
+			name, csrf, cookie string
+		}{
+			{"no token, no cookie", "", ""},
+			{"token without its cookie", tok, ""},
+			{"cookie without the token", "", cc},
+			{"another page's token", otherTok, cc},
+			{"another page's cookie", tok, otherCC},
+			{"altered token", string(altered), cc},
+		} {
+			form := url.Values{"confirm": {"yes"}}
+			if c.csrf != "" {
+				form.Set("csrf", c.csrf)
+			}
+			r := f.logout(t, http.MethodPost, form, cookie, csrfHeader(c.cookie))
+			if r.status != http.StatusForbidden || r.location != "" || !f.live(t, ses.ID) {
+				t.Errorf("%s: %d %q live=%v, want 403 and the session untouched", c.name, r.status, r.location, f.live(t, ses.ID))
+			}
+			wantBrowserHeaders(t, c.name, r)
+		}
+		f.in.Server.OAuth.WaitBackground()
+		if f.bc.count() != 0 {
+			t.Errorf("refused confirmations sent %d back-channel tokens", f.bc.count())
+		}
+		r := f.logout(t, http.MethodPost, url.Values{"confirm": {"yes"}, "csrf": {tok}}, cookie, csrfHeader(cc))
+		if r.status != http.StatusOK || f.live(t, ses.ID) {
+			t.Errorf("confirmation with its token: %d live=%v, want the signed-out page", r.status, f.live(t, ses.ID))
+		}
+		checkLogoutToken(t, f, f.bc.wait(t), ses.ID)
 	})
 }
 
