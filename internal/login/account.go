@@ -147,12 +147,12 @@ func (h *Handler) verifyCurrentPassword(r *http.Request, a *account, pw string) 
 	}
 	ok := false
 	if a.hash != "" {
-		ok, _, err = passwords.Verify(a.hash, pw)
+		ok, _, err = h.Hashing.Verify(ctx, a.hash, pw)
 		if err != nil && !errors.Is(err, passwords.ErrPasswordTooLong) {
 			h.Log.WarnContext(ctx, "a stored password hash cannot be used", "user_id", a.user.ID, "err", err)
 		}
 	} else {
-		passwords.DummyVerify(pw)
+		h.Hashing.DummyVerify(ctx, pw)
 	}
 	if !ok {
 		if err := h.hit(ctx, acct, perIP); err != nil {

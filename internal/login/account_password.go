@@ -3,7 +3,6 @@ package login
 import (
 	"net/http"
 
-	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -32,7 +31,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, a *acco
 		h.renderAccount(w, r, http.StatusBadRequest, a, "", err.Error())
 		return
 	}
-	hash, err := passwords.Hash(pw)
+	hash, err := h.Hashing.Hash(ctx, pw)
 	if err != nil {
 		h.serverError(w, r, "hashing a password", err)
 		return

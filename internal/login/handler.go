@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/id"
 	"github.com/gatehouse/gatehouse/internal/legacyauth"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/settings"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -58,6 +59,9 @@ type Handler struct {
 	// Legacy is lazy migration's legacy endpoint (password.go); nil never
 	// asks one.
 	Legacy *legacyauth.Service
+	// Hashing bounds how many password hashes run at once (see
+	// passwords.Limiter); nil means one per CPU.
+	Hashing *passwords.Limiter
 
 	pages  *pages
 	assets *assets
@@ -78,6 +82,9 @@ func (h *Handler) Init() error {
 	p.css = a.url("login.css")
 	h.pages, h.assets = p, a
 	h.Limits = h.Limits.withDefaults()
+	if h.Hashing == nil {
+		h.Hashing = passwords.NewLimiter(0)
+	}
 	h.cop = http.NewCrossOriginProtection()
 	h.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.forbidden(w, r)

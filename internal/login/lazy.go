@@ -50,15 +50,15 @@ func (h *Handler) offersLegacyPassword(r *http.Request, userID string) bool {
 // runs a dummy verification, so that it costs what a success does.
 func (h *Handler) verifyLegacy(ctx context.Context, ep *legacyauth.Endpoint, userID, email, pw string) (string, error) {
 	if pw == "" || len(pw) > passwords.MaxPasswordLength {
-		passwords.DummyVerify(pw)
+		h.Hashing.DummyVerify(ctx, pw)
 		return "", nil
 	}
 	p, ok := h.Legacy.Verify(ctx, ep, email, pw)
 	if !ok {
-		passwords.DummyVerify(pw)
+		h.Hashing.DummyVerify(ctx, pw)
 		return "", nil
 	}
-	hash, err := passwords.Hash(pw)
+	hash, err := h.Hashing.Hash(ctx, pw)
 	if err != nil {
 		return "", err
 	}

@@ -101,7 +101,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 	}
 	switch {
 	case encoded != "":
-		ok, rehash, err = passwords.Verify(encoded, pw)
+		ok, rehash, err = h.Hashing.Verify(ctx, encoded, pw)
 		if err != nil && !errors.Is(err, passwords.ErrPasswordTooLong) {
 			h.Log.WarnContext(ctx, "a stored password hash cannot be used", "user_id", userID, "err", err)
 		}
@@ -115,7 +115,10 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 		}
 		ok, userID = migrated != "", cmp.Or(migrated, userID)
 	default:
-		passwords.DummyVerify(pw)
+		h.Hashing.DummyVerify(ctx, pw)
+	}
+	if ctx.Err() != nil {
+		return // the browser left while the password waited for a hashing slot
 	}
 	if !ok {
 		if encoded != "" {
@@ -137,7 +140,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 	h.attempt(r, f, metrics.MethodPassword, metrics.OutcomeSuccess, userID)
 	if rehash {
 		// A legacy or outdated hash that just verified: store argon2id.
-		if nh, err := passwords.Hash(pw); err == nil {
+		if nh, err := h.Hashing.Hash(ctx, pw); err == nil {
 			if err := h.Accounts.RehashPassword(ctx, userID, nh); err != nil {
 				h.Log.WarnContext(ctx, "rehashing a password failed", "user_id", userID, "err", err)
 			}
