@@ -41,6 +41,19 @@ func (h *Handler) live(c *store.LoginChallenge) bool {
 	return c.UsedAt.IsZero() && c.SupersededAt.IsZero() && h.Now().Before(c.ExpiresAt) && c.Attempts < MaxCodeTries
 }
 
+// signedOutSince reports whether the account of a challenge's email
+// signed out (a session ended by /oidc/logout) after the challenge was
+// asked for. Such a code or link is dead: signing out must also end a
+// sign-in that was waiting for its email (SECURITY-BAR A10).
+func (h *Handler) signedOutSince(ctx context.Context, c *store.LoginChallenge) (bool, error) {
+	userID, _, err := h.Store.Q().LoginLookup(ctx, h.EnvID, c.EmailNorm)
+	if err != nil || userID == "" {
+		return false, err
+	}
+	at, err := h.Store.Q().LastLogoutAt(ctx, h.EnvID, userID)
+	return err == nil && !at.Before(c.CreatedAt), err
+}
+
 // sendChallenge emails a new code and magic link for the flow's email,
 // ending the older ones. For an unknown email the challenge is stored all
 // the same (so the request costs the same) but mailed only when the
@@ -143,7 +156,11 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request, f *flow) {
 	}
 	const dead = "This code has expired or can no longer be used. Ask for a new code."
 	c, err := h.Store.Q().LatestLoginChallenge(ctx, h.EnvID, f.row.ID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (!h.live(c) || c.EmailNorm != norm)) {
+	signedOut := false
+	if err == nil {
+		signedOut, err = h.signedOutSince(ctx, c)
+	}
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (!h.live(c) || c.EmailNorm != norm || signedOut)) {
 		h.attempt(r, f, metrics.MethodOTP, metrics.OutcomeFailure, "")
 		h.renderCode(w, r, http.StatusBadRequest, f, dead)
 		return
@@ -234,7 +251,11 @@ func (h *Handler) linkChallenge(r *http.Request, token string) (*flow, *store.Lo
 		return f, nil, http.StatusBadRequest, expired
 	}
 	c, err := h.Store.Q().LoginChallengeByLink(r.Context(), h.EnvID, hashSecret(token))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !h.live(c)) {
+	signedOut := false
+	if err == nil {
+		signedOut, err = h.signedOutSince(r.Context(), c)
+	}
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (!h.live(c) || signedOut)) {
 		return f, nil, http.StatusBadRequest, expired
 	} else if err != nil {
 		return f, nil, http.StatusInternalServerError, msg{Heading: "Something went wrong", Message: "Please try again in a moment."}
