@@ -29,8 +29,9 @@ import (
 // a loopback listener sends the browser to /oauth/authorize, the user
 // types an email, reads the code from the dev outbox, picks one of two
 // organizations, and the app's callback receives a code that this test
-// redeems for tokens whose ID token it verifies against /keys. Screenshots
-// of each page are kept in tests/browser/artifacts/.
+// redeems for tokens whose ID token it verifies against /keys. It runs at
+// 1280x720 and at 360x640, where no page may overflow horizontally.
+// Screenshots of each page are kept in tests/browser/artifacts/<db>/<size>/.
 func TestBrowserLogin(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -67,39 +68,43 @@ func TestBrowserLogin(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		shots := filepath.Join("browser", "artifacts", filepath.Base(t.Name()))
-		_ = os.RemoveAll(shots)
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		runCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(runCtx, node, "login.mjs")
-		cmd.Dir = "browser"
-		abs, _ := filepath.Abs(shots)
-		cmd.Env = append(os.Environ(), "GATEHOUSE_URL="+in.URL, "START_URL="+app.base+"/start", "EMAIL="+email,
-			"ORG_NAME="+second, "SCREENSHOTS="+abs, "CHROMIUM="+chromium)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("the browser run failed: %v\n%s", err, out)
-		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		var res struct{ Callback string }
-		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-			t.Fatalf("browser output: %s", out)
-		}
-		cb, err := url.Parse(res.Callback)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := cb.Query()
-		if q.Get("state") != app.state || q.Get("iss") != in.URL || q.Get("code") == "" {
-			t.Fatalf("callback %s", res.Callback)
-		}
-		claims := app.redeem(t, q.Get("code"))
-		if claims["sub"] != u.ID || claims["oid"] != o2.ID || claims["nonce"] != app.nonce || claims["email"] != email ||
-			claims["email_verified"] != true {
-			t.Fatalf("ID token claims %v", claims)
+		// A desktop window, then a small phone: login.mjs fails on a page
+		// wider than the viewport.
+		for _, viewport := range []string{"1280x720", "360x640"} {
+			shots := filepath.Join("browser", "artifacts", filepath.Base(t.Name()), viewport)
+			_ = os.RemoveAll(shots)
+			if err := os.MkdirAll(shots, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			runCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(runCtx, node, "login.mjs")
+			cmd.Dir = "browser"
+			abs, _ := filepath.Abs(shots)
+			cmd.Env = append(os.Environ(), "GATEHOUSE_URL="+in.URL, "START_URL="+app.base+"/start", "EMAIL="+email,
+				"ORG_NAME="+second, "SCREENSHOTS="+abs, "CHROMIUM="+chromium, "VIEWPORT="+viewport)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("the browser run at %s failed: %v\n%s", viewport, err, out)
+			}
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			var res struct{ Callback string }
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+				t.Fatalf("browser output: %s", out)
+			}
+			cb, err := url.Parse(res.Callback)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := cb.Query()
+			if q.Get("state") != app.state || q.Get("iss") != in.URL || q.Get("code") == "" {
+				t.Fatalf("callback %s", res.Callback)
+			}
+			claims := app.redeem(t, q.Get("code"))
+			if claims["sub"] != u.ID || claims["oid"] != o2.ID || claims["nonce"] != app.nonce || claims["email"] != email ||
+				claims["email_verified"] != true {
+				t.Fatalf("ID token claims %v", claims)
+			}
 		}
 	})
 }

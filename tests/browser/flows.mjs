@@ -32,16 +32,12 @@ const base = env('GATEHOUSE_URL');
 const email = env('EMAIL');
 const shots = env('SCREENSHOTS');
 
-// The dev outbox: /_dev/outbox, or /dev/outbox on older servers; "text"
-// or (older) "body".
+// The dev outbox (docs/configuration.md): newest first, with the fields
+// id, to, subject, text, html, sent_at.
 async function outbox() {
-  for (const path of ['/_dev/outbox', '/dev/outbox']) {
-    const res = await fetch(base + path, { headers: { accept: 'application/json' } });
-    if (res.status === 404) continue;
-    if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
-    return (await res.json()).map((m) => ({ ...m, text: m.text ?? m.body ?? '' }));
-  }
-  throw new Error('no dev outbox');
+  const res = await fetch(base + '/_dev/outbox', { headers: { accept: 'application/json' } });
+  if (!res.ok) throw new Error(`GET /_dev/outbox: ${res.status}`);
+  return res.json();
 }
 const seen = async () => new Set((await outbox()).map((m) => m.id));
 async function newMail(before, re) {

@@ -7,7 +7,10 @@
 //
 // Environment: GATEHOUSE_URL, START_URL (the app's login link), EMAIL,
 // ORG_NAME (the organization to pick), SCREENSHOTS (a directory),
-// CHROMIUM (default /usr/bin/chromium).
+// CHROMIUM (default /usr/bin/chromium), VIEWPORT (WIDTHxHEIGHT, default
+// 1280x720; the test also runs 360x640, a small phone). On every login
+// page nothing may overflow horizontally: the document is no wider than
+// the viewport.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,11 +20,13 @@ const env = (k, d) => process.env[k] ?? d;
 const base = env('GATEHOUSE_URL');
 const email = env('EMAIL');
 const shots = env('SCREENSHOTS');
+const [width, height] = env('VIEWPORT', '1280x720').split('x').map(Number);
 
 const userDataDir = mkdtempSync(join(tmpdir(), 'gatehouse-chromium-'));
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: env('CHROMIUM', '/usr/bin/chromium'),
   headless: true,
+  viewport: { width, height },
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
@@ -32,7 +37,11 @@ try {
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`); });
   let n = 0;
-  const shot = async (name) => { await page.screenshot({ path: join(shots, `${String(++n).padStart(2, '0')}-${name}.png`), fullPage: true }); };
+  const shot = async (name) => {
+    await page.screenshot({ path: join(shots, `${String(++n).padStart(2, '0')}-${name}.png`), fullPage: true });
+    const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    if (scroll > inner) problems.push(`${name}: the page is ${scroll}px wide in a ${inner}px viewport (horizontal overflow)`);
+  };
 
   await page.goto(env('START_URL'));
   await page.waitForURL(/\/login\?auth_request=/);
@@ -45,9 +54,15 @@ try {
 
   await page.waitForSelector('input[autocomplete="one-time-code"]');
   await shot('code');
-  const outbox = await (await fetch(base + '/dev/outbox')).json();
-  const mail = outbox.filter((m) => m.to === email).pop();
-  const code = /code is (\d{6})/.exec(mail.body)[1];
+  // The dev outbox (docs/configuration.md): newest first, with the
+  // fields id, to, subject, text, html, sent_at.
+  const res = await fetch(base + '/_dev/outbox', { headers: { accept: 'application/json' } });
+  if (!res.ok) throw new Error(`GET /_dev/outbox: ${res.status}`);
+  const mail = (await res.json()).find((m) => m.to === email);
+  for (const k of ['id', 'to', 'subject', 'text', 'html', 'sent_at']) {
+    if (!mail || !(k in mail)) throw new Error(`outbox message without ${k}: ${JSON.stringify(mail)}`);
+  }
+  const code = /code is (\d{6})/.exec(mail.text)[1];
   await page.getByLabel('Code').fill(code);
   await page.getByRole('button', { name: 'Continue' }).click();
 
