@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
@@ -66,6 +67,7 @@ type Handler struct {
 	pages  *pages
 	assets *assets
 	cop    *http.CrossOriginProtection
+	bg     sync.WaitGroup // afterAnswer's jobs
 }
 
 // Init parses the templates and prepares the assets; it fails when a

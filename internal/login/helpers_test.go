@@ -468,6 +468,7 @@ type mail struct {
 // outbox returns the emails to an address, oldest first.
 func (f *fx) outbox(to string) []mail {
 	f.t.Helper()
+	f.in.Server.Login.Wait() // emails queued after an answer (afterAnswer)
 	resp, err := http.Get(f.in.URL + "/dev/outbox")
 	if err != nil {
 		f.t.Fatal(err)

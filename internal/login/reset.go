@@ -56,26 +56,26 @@ func (h *Handler) forgot(w http.ResponseWriter, r *http.Request, f *flow) {
 		h.serverError(w, r, "reading a throttle", err)
 		return
 	}
-	if wait == 0 {
-		// One lookup and one transaction whether or not the account
-		// exists: the answer takes the same time (A03).
-		userID, _, err := h.Store.Q().LoginLookup(ctx, h.EnvID, norm)
-		if err == nil {
-			err = h.Store.Tx(ctx, func(q *store.Q) error {
-				if userID != "" {
-					if err := h.queueReset(ctx, q, userID); err != nil {
-						return err
-					}
-				}
-				return h.hitIn(ctx, q, perEmail, perIP)
-			})
-		}
-		if err != nil {
-			h.serverError(w, r, "sending a password link", err)
-			return
-		}
+	if wait > 0 {
+		h.message(w, r, http.StatusOK, f, forgotAnswer(email, h.mailFailing(ctx), flowURL(f)))
+		return
+	}
+	// The answer waits only for the throttle counters, the same for every
+	// email. Whether an account exists is found out after the answer has
+	// gone (A03), and the link is emailed from there.
+	if err := h.Store.Tx(ctx, func(q *store.Q) error { return h.hitIn(ctx, q, perEmail, perIP) }); err != nil {
+		h.serverError(w, r, "counting a password link request", err)
+		return
 	}
 	h.message(w, r, http.StatusOK, f, forgotAnswer(email, h.mailFailing(ctx), flowURL(f)))
+	_ = http.NewResponseController(w).Flush()
+	h.afterAnswer(ctx, "sending a password link", func(ctx context.Context) error {
+		userID, _, err := h.Store.Q().LoginLookup(ctx, h.EnvID, norm)
+		if err != nil || userID == "" {
+			return err
+		}
+		return h.Store.Tx(ctx, func(q *store.Q) error { return h.queueReset(ctx, q, userID) })
+	})
 }
 
 // forgotAnswer is the page after "forgot your password?": the same for
