@@ -7,10 +7,21 @@ package bench
 // GATEHOUSE_BENCH_IMPORT_USERS, default 100,000) in N/100 organizations,
 // each user with a bcrypt hash (pre-computed strings: the import checks
 // their format, it does not verify them), metadata and one membership with
-// a role. Writing the export is outside the timed part; reading it is
-// inside, as it is for the command. Beside it, in the same run, the
-// GetOrganization baseline of api_bench_test.go, so that results compare
-// as ratios on this shared machine. docs/benchmarks.md has the commands.
+// a role (user i in organization i mod N/100, so every batch of 1,000
+// users touches 1,000 organizations). Writing the export is outside the
+// timed part; reading it is inside, as it is for the command. Beside it, on
+// the same server just before, the GetOrganization baseline of
+// api_bench_test.go, so that results compare as ratios on this shared
+// machine, and the process's CPU time per user (importer and server; not
+// PostgreSQL's), which moves far less than users/s under load.
+// GATEHOUSE_BENCH_IMPORT_CONCURRENCY overrides the batches in flight.
+//
+// The measurement, 1,000,000 users in 10,000 organizations:
+//
+//	GATEHOUSE_BENCH_IMPORT_USERS=1000000 GATEHOUSE_TEST_POSTGRES_URL=... \
+//	  go test ./bench/ -run '^$' -bench Import -benchtime 1x -timeout 60m
+//
+// docs/benchmarks.md has the results.
 
 import (
 	"bufio"
@@ -49,11 +60,25 @@ func importUsers(b *testing.B) int {
 	return n
 }
 
+// importConcurrency is the batches in flight: GATEHOUSE_BENCH_IMPORT_CONCURRENCY,
+// or the command's default.
+func importConcurrency(b *testing.B) int {
+	v := os.Getenv("GATEHOUSE_BENCH_IMPORT_CONCURRENCY")
+	if v == "" {
+		return importer.DefaultConcurrency
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("GATEHOUSE_BENCH_IMPORT_CONCURRENCY=%q: want a number of batches, at least 1", v)
+	}
+	return n
+}
+
 // BenchmarkImport reports users/s of a whole import into an empty server,
 // and its ratio to the GetOrganization baseline measured on the same
 // server just before it.
 func BenchmarkImport(b *testing.B) {
-	n := importUsers(b)
+	n, concurrency := importUsers(b), importConcurrency(b)
 	export := filepath.Join(b.TempDir(), "export.jsonl")
 	writeExport(b, export, n, n/100)
 	databases(b, func(b *testing.B, postgres bool) {
@@ -66,7 +91,7 @@ func BenchmarkImport(b *testing.B) {
 				cfg := importer.Config{
 					Format: "generic", Files: []string{export},
 					Conn:      importer.NewConn(e.in.URL, func(context.Context, bool) (string, error) { return e.token, nil }),
-					BatchSize: importer.MaxBatchSize, Concurrency: importer.DefaultConcurrency,
+					BatchSize: importer.MaxBatchSize, Concurrency: concurrency,
 					StatePath: filepath.Join(b.TempDir(), "state"), Progress: io.Discard,
 				}
 				cpu0 := processCPU(b)
