@@ -48,6 +48,7 @@ secret once.`,
 	fs.StringVar(&cfg.Legacy.HSSecret, "legacy-hs-secret", "", "shared HMAC secret of the legacy issuer (HS256, HS384, HS512), instead of a JWKS; prefer the env variable")
 	fs.StringVar(&cfg.Legacy.Audience, "legacy-audience", "", "audience the legacy tokens must carry")
 	fs.StringVar(&cfg.Legacy.SubjectClaim, "legacy-subject-claim", "external_id", "how a legacy token finds its user: external_id (its sub) or email (its email claim)")
+	fs.StringVar(&cfg.BreachedPasswordsURL, "breached-passwords-url", "", "Have I Been Pwned-compatible range API that new passwords are checked against, e.g. https://api.pwnedpasswords.com (only 5 hex digits of the SHA-1 are sent; default: no check)")
 	fs.DurationVar(&cfg.AuthLogRetention, "auth-log-retention", cfg.AuthLogRetention, "how long authentication log entries are kept (at least 1h)")
 	fs.DurationVar(&cfg.KeysReloadInterval, "keys-reload-interval", cfg.KeysReloadInterval, "how often this node rereads the signing keys, to see rotations made through other nodes (at most 5m)")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated IPs and CIDR ranges of reverse proxies whose X-Forwarded-For/Forwarded give the client address (default: none)")
@@ -63,7 +64,7 @@ secret once.`,
 		{"smtp-url", "GATEHOUSE_SMTP_URL"}, {"mail-from", "GATEHOUSE_MAIL_FROM"}, {"allow-signup", "GATEHOUSE_ALLOW_SIGNUP"},
 		{"legacy-issuer", "GATEHOUSE_LEGACY_ISSUER"}, {"legacy-jwks-url", "GATEHOUSE_LEGACY_JWKS_URL"},
 		{"legacy-hs-secret", "GATEHOUSE_LEGACY_HS_SECRET"}, {"legacy-audience", "GATEHOUSE_LEGACY_AUDIENCE"},
-		{"legacy-subject-claim", "GATEHOUSE_LEGACY_SUBJECT_CLAIM"},
+		{"legacy-subject-claim", "GATEHOUSE_LEGACY_SUBJECT_CLAIM"}, {"breached-passwords-url", "GATEHOUSE_BREACHED_PASSWORDS_URL"},
 		{"trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES"}, {"auth-log-retention", "GATEHOUSE_AUTH_LOG_RETENTION"}, {"keys-reload-interval", "GATEHOUSE_KEYS_RELOAD_INTERVAL"},
 		{"log-format", "GATEHOUSE_LOG_FORMAT"}, {"log-level", "GATEHOUSE_LOG_LEVEL"},
 	} {

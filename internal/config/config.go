@@ -62,6 +62,12 @@ type Config struct {
 	// before the background pruner deletes them.
 	AuthLogRetention time.Duration
 
+	// BreachedPasswordsURL is a Have I Been Pwned-compatible range API
+	// (e.g. https://api.pwnedpasswords.com) that new passwords are checked
+	// against; empty checks none. Only the first 5 hex digits of a
+	// password's SHA-1 are sent (docs/login.md, "Password policy").
+	BreachedPasswordsURL string
+
 	// KeysReloadInterval is how often each node rereads the signing keys,
 	// so a rotation made through another node sharing the database reaches
 	// it (docs/oauth.md, "Signing keys").
@@ -165,6 +171,7 @@ func (c *Config) Resolve() error {
 		bad("--allow-signup %q: must be true or false", c.AllowSignup)
 	}
 	c.Legacy.check(bad)
+	c.checkBreachedPasswordsURL(bad)
 	if c.AuthLogRetention < time.Hour {
 		bad("--auth-log-retention %s: must be at least 1h", c.AuthLogRetention)
 	}
@@ -265,5 +272,21 @@ func (l *LegacyIssuer) check(bad func(string, ...any)) {
 	case "external_id", "email":
 	default:
 		bad("--legacy-subject-claim %q: must be external_id or email", l.SubjectClaim)
+	}
+}
+
+// checkBreachedPasswordsURL validates --breached-passwords-url like the
+// other outbound URLs: https, or http only to a loopback address (a local
+// mirror or a test), since a password's hash prefix must not cross a
+// network in the clear. A trailing slash is dropped.
+func (c *Config) checkBreachedPasswordsURL(bad func(string, ...any)) {
+	if c.BreachedPasswordsURL == "" {
+		return
+	}
+	c.BreachedPasswordsURL = strings.TrimRight(c.BreachedPasswordsURL, "/")
+	u, err := url.Parse(c.BreachedPasswordsURL)
+	if err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		bad("--breached-passwords-url %q: must be an https URL without query or fragment, like https://api.pwnedpasswords.com (http only on a loopback address)", c.BreachedPasswordsURL)
 	}
 }

@@ -27,7 +27,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, a *acco
 		return
 	}
 	pw := r.PostFormValue("new_password")
-	if err := CheckPassword(pw, a.user.Email); err != nil {
+	if err := h.checkNewPassword(ctx, pw, a.user.Email); err != nil {
 		h.renderAccount(w, r, http.StatusBadRequest, a, "", err.Error())
 		return
 	}

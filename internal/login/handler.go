@@ -63,6 +63,12 @@ type Handler struct {
 	// Hashing bounds how many password hashes run at once (see
 	// passwords.Limiter); nil means one per CPU.
 	Hashing *passwords.Limiter
+	// BreachedPasswordsURL is the Have I Been Pwned-compatible range API
+	// new passwords are checked against (breached.go); "" checks none.
+	BreachedPasswordsURL string
+
+	policy   *PasswordPolicy
+	breached *BreachedPasswords // nil: no breached-password check
 
 	pages  *pages
 	assets *assets
@@ -83,6 +89,7 @@ func (h *Handler) Init() error {
 	}
 	p.css = a.url("login.css")
 	h.pages, h.assets = p, a
+	h.policy, h.breached = NewPasswordPolicy(), NewBreachedPasswords(h.BreachedPasswordsURL)
 	h.Limits = h.Limits.withDefaults()
 	if h.Hashing == nil {
 		h.Hashing = passwords.NewLimiter(0)

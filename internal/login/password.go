@@ -1,8 +1,6 @@
 package login
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	_ "embed"
 	"errors"
@@ -19,32 +17,48 @@ import (
 // Password policy (NIST SP 800-63B section 5.1.1, ASVS 6.2): at least
 // MinPasswordLength characters, at most passwords.MaxPasswordLength bytes,
 // no composition rules, any Unicode, spaces included, compared byte for
-// byte (no trimming, folding or normalization), and not one of the most
-// common passwords.
+// byte (no trimming, folding or normalization), not one of the most
+// common passwords, and, when --breached-passwords-url is set, not one
+// found in a data breach (breached.go).
 const MinPasswordLength = 8
 
-// commonPasswords are the 1,000 most common passwords of 8 characters or
-// more, in rank order, from the frequency list of zxcvbn 4.4.2 (MIT
-// licence, Dropbox), itself drawn from leaked-password corpora. Shorter
-// ones are refused by the length rule anyway.
+// commonPasswordsText is the list of common passwords the policy refuses
+// (source, selection and licence in the file's header): embedded, so the
+// list is part of the build and a server needs no file or network for it.
 //
 //go:embed common-passwords.txt
-var commonPasswordsText []byte
+var commonPasswordsText string
 
-var commonPasswords = func() map[string]bool {
-	m := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(commonPasswordsText))
-	for sc.Scan() {
-		if w := strings.TrimSpace(sc.Text()); w != "" {
-			m[w] = true
+// PasswordPolicy checks new passwords against the policy. Build it once
+// with NewPasswordPolicy; it is read-only afterwards and safe for
+// concurrent use.
+type PasswordPolicy struct {
+	common map[string]struct{} // lower case
+}
+
+// NewPasswordPolicy builds the policy, with the common-password set read
+// from the embedded list once, so a check is one map lookup.
+func NewPasswordPolicy() *PasswordPolicy {
+	common := make(map[string]struct{}, 16<<10)
+	for line := range strings.Lines(commonPasswordsText) {
+		if w := strings.TrimSpace(line); w != "" && !strings.HasPrefix(w, "#") {
+			common[strings.ToLower(w)] = struct{}{}
 		}
 	}
-	return m
-}()
+	return &PasswordPolicy{common: common}
+}
 
-// CheckPassword applies the password policy; the error is a sentence for
-// the user.
-func CheckPassword(pw, email string) error {
+// IsCommon reports whether pw is on the common-password list, whatever its
+// case: "PassWord1" is tried by attackers as early as "password1".
+func (p *PasswordPolicy) IsCommon(pw string) bool {
+	_, ok := p.common[strings.ToLower(pw)]
+	return ok
+}
+
+// Check applies the rules that need no network; the error is a sentence
+// for the user. The breached-password check, when configured, comes on
+// top (Handler.checkNewPassword).
+func (p *PasswordPolicy) Check(pw, email string) error {
 	switch {
 	case utf8.RuneCountInString(pw) < MinPasswordLength:
 		return errors.New("Use at least 8 characters. A few words together make a strong password that is easy to remember.")
@@ -52,7 +66,7 @@ func CheckPassword(pw, email string) error {
 		return errors.New("Use at most 1,024 bytes (about 250 characters or more).")
 	case !utf8.ValidString(pw):
 		return errors.New("The password contains characters that cannot be read. Please type it again.")
-	case commonPasswords[strings.ToLower(pw)]:
+	case p.IsCommon(pw):
 		return errors.New("This password is one of the most common ones, which attackers try first. Choose another.")
 	case strings.EqualFold(strings.TrimSpace(pw), strings.TrimSpace(email)):
 		return errors.New("Do not use your email address as your password.")

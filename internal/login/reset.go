@@ -163,7 +163,7 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request, f *flow) {
 		h.serverError(w, r, "reading a password link", err)
 		return
 	}
-	if err := CheckPassword(pw, u.Email); err != nil {
+	if err := h.checkNewPassword(ctx, pw, u.Email); err != nil {
 		h.renderReset(w, r, http.StatusBadRequest, f, u.Email, token, err.Error())
 		return
 	}

@@ -199,7 +199,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	codeKey.Write([]byte("gatehouse login code key v1"))
 	lg := &login.Handler{AuthLog: alog, OAuth: oa, Sessions: sess, Accounts: acc, Settings: set, Store: st, IDs: ids, EnvID: env.ID,
 		PublicURL: cfg.PublicURL, Now: now, Log: log.With("component", "login"), SignupAllowed: cfg.SignupAllowed(),
-		CodeKey: codeKey.Sum(nil), Legacy: legacy}
+		CodeKey: codeKey.Sum(nil), Legacy: legacy, BreachedPasswordsURL: cfg.BreachedPasswordsURL}
 	if err := lg.Init(); err != nil {
 		return nil, err
 	}
