@@ -30,12 +30,15 @@ var errNoSigner = errors.New("no active signing key")
 
 // key is one parsed signing key.
 type key struct {
-	id     string
-	row    *store.SigningKey
-	jwk    jose.JSONWebKey // public
-	pub    *rsa.PublicKey
-	priv   *rsa.PrivateKey
-	signer jose.Signer // typ JWT
+	id   string
+	row  *store.SigningKey
+	jwk  jose.JSONWebKey // public
+	pub  *rsa.PublicKey
+	priv *rsa.PrivateKey
+	// signers holds one signer per token type (typed.go's Type*), made
+	// once when the key is unsealed: go-jose's NewSigner allocates and
+	// copies the key on every call, which every token grant would pay.
+	signers map[string]jose.Signer
 }
 
 // window is the key's own state at t, from its times alone. A ring may
@@ -92,9 +95,16 @@ func (k *key) unseal(masterKey []byte) error {
 	if k.priv, err = x509.ParsePKCS1PrivateKey(der); err != nil {
 		return fmt.Errorf("signing key %s: %w", k.id, err)
 	}
-	k.signer, err = jose.NewSigner(jose.SigningKey{Algorithm: Alg, Key: jose.JSONWebKey{Key: k.priv, KeyID: k.id}},
-		(&jose.SignerOptions{}).WithType(TypeJWT))
-	return err
+	k.signers = make(map[string]jose.Signer, len(tokenTypes))
+	for _, typ := range tokenTypes {
+		sg, err := jose.NewSigner(jose.SigningKey{Algorithm: Alg, Key: jose.JSONWebKey{Key: k.priv, KeyID: k.id}},
+			(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+		if err != nil {
+			return err
+		}
+		k.signers[typ] = sg
+	}
+	return nil
 }
 
 func fingerprint(rows []*store.SigningKey) string {

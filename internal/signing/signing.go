@@ -158,13 +158,7 @@ func (k *Keyring) KeyID() string {
 func (k *Keyring) Generation() uint64 { return k.current().gen }
 
 // Sign serializes claims as a signed JWT.
-func (k *Keyring) Sign(claims any) (string, error) {
-	s := k.current().signer
-	if s == nil || s.signer == nil { // nil signer: removed when loaded, and the clock went back
-		return "", errNoSigner
-	}
-	return jwt.Signed(s.signer).Claims(claims).Serialize()
-}
+func (k *Keyring) Sign(claims any) (string, error) { return k.SignAs(TypeJWT, claims) }
 
 // MaxTokenBytes bounds the tokens Verify parses. Gatehouse's own tokens are
 // well under 2 KiB; parsing a megabyte header costs go-jose over 100 ms, so

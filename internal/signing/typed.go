@@ -17,20 +17,23 @@ const (
 	TypeLogoutToken = "logout+jwt" // OIDC Back-Channel Logout 1.0 section 2.4
 )
 
+// tokenTypes are the types a key makes a signer for when it is unsealed.
+var tokenTypes = [...]string{TypeJWT, TypeAccessToken, TypeLogoutToken}
+
 // SignAs serializes claims as a JWT signed with the active key, with the
 // typ header set to typ.
 func (k *Keyring) SignAs(typ string, claims any) (string, error) {
-	if typ == TypeJWT {
-		return k.Sign(claims)
-	}
 	active := k.current().signer
-	if active == nil || active.priv == nil {
+	if active == nil || active.priv == nil { // removed when loaded, and the clock went back
 		return "", errNoSigner
 	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: Alg, Key: jose.JSONWebKey{Key: active.priv, KeyID: active.id}},
-		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
-	if err != nil {
-		return "", err
+	s, ok := active.signers[typ]
+	if !ok {
+		var err error
+		if s, err = jose.NewSigner(jose.SigningKey{Algorithm: Alg, Key: jose.JSONWebKey{Key: active.priv, KeyID: active.id}},
+			(&jose.SignerOptions{}).WithType(jose.ContentType(typ))); err != nil {
+			return "", err
+		}
 	}
 	return jwt.Signed(s).Claims(claims).Serialize()
 }
