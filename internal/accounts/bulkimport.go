@@ -60,6 +60,11 @@ type ImportUser struct {
 	Metadata                                             map[string]string
 	PasswordHash                                         string
 	Memberships                                          []ImportMembership
+	// The rest of the profile, so that an export comes back whole. Empty
+	// groups and maps, like empty strings, leave what a stored user has.
+	PhoneNumber, PreferredUsername, Picture, Gender string
+	Groups                                          []string
+	ProfileMetadata, CustomAttributes               map[string]string
 }
 
 // ImportMembership makes the user a member of an organization named by

@@ -151,18 +151,26 @@ func checkUsers(in []ImportUser) []*userRow {
 		v = nil
 		ext := strings.TrimSpace(u.ExternalID)
 		r.ext = normExternalID(&v, "external_id", &ext)
-		for _, f := range []struct{ name, val string }{{"first_name", u.FirstName}, {"last_name", u.LastName}, {"name", u.Name}, {"locale", u.Locale}} {
+		for _, f := range []struct{ name, val string }{{"first_name", u.FirstName}, {"last_name", u.LastName}, {"name", u.Name},
+			{"locale", u.Locale}, {"phone_number", u.PhoneNumber}, {"preferred_username", u.PreferredUsername}, {"gender", u.Gender}} {
 			if utf8.RuneCountInString(strings.TrimSpace(f.val)) > MaxDisplayNameLen {
 				v.Add(f.name, fmt.Sprintf("must be at most %d characters", MaxDisplayNameLen))
 			}
 		}
+		picture := strings.TrimSpace(u.Picture)
+		checkURL(&v, "picture", &picture)
 		r.perm = append(r.perm, fromViolations(v, "format")...)
 		v = nil
 		checkMetadata(&v, "metadata", u.Metadata)
+		checkMetadata(&v, "profile_metadata", u.ProfileMetadata)
+		checkMetadata(&v, "custom_attributes", u.CustomAttributes)
 		r.perm = append(r.perm, fromViolations(v, "metadata")...)
 		r.in = ImportUser{Email: email, ExternalID: ext, FirstName: strings.TrimSpace(u.FirstName),
 			LastName: strings.TrimSpace(u.LastName), Name: strings.TrimSpace(u.Name), Locale: strings.TrimSpace(u.Locale),
-			EmailVerified: u.EmailVerified, Metadata: u.Metadata, PasswordHash: strings.TrimSpace(u.PasswordHash)}
+			EmailVerified: u.EmailVerified, Metadata: u.Metadata, PasswordHash: strings.TrimSpace(u.PasswordHash),
+			PhoneNumber: strings.TrimSpace(u.PhoneNumber), PreferredUsername: strings.TrimSpace(u.PreferredUsername),
+			Picture: picture, Gender: strings.TrimSpace(u.Gender), Groups: u.Groups,
+			ProfileMetadata: u.ProfileMetadata, CustomAttributes: u.CustomAttributes}
 		orgsSeen := map[string]int{}
 		for j, m := range u.Memberships {
 			field := fmt.Sprintf("memberships[%d]", j)

@@ -321,6 +321,8 @@ func (s *Service) planUserFields(p *importPlan, r *userRow, u *store.User) {
 	if u == nil {
 		nu := &store.User{ID: s.IDs.New(id.User), EnvID: s.EnvID, Email: in.Email, ExternalID: r.ext,
 			GivenName: in.FirstName, FamilyName: in.LastName, Name: in.Name, Locale: in.Locale,
+			PhoneNumber: in.PhoneNumber, PreferredUsername: in.PreferredUsername, Picture: in.Picture, Gender: in.Gender,
+			Groups: in.Groups, ProfileMetadata: in.ProfileMetadata, CustomAttributes: in.CustomAttributes,
 			EmailVerified: in.EmailVerified != nil && *in.EmailVerified, Metadata: in.Metadata,
 			CreatedAt: p.now, UpdatedAt: p.now}
 		r.stored, r.create = nu, true
@@ -338,14 +340,27 @@ func (s *Service) planUserFields(p *importPlan, r *userRow, u *store.User) {
 	set(&nu.FamilyName, in.LastName)
 	set(&nu.Name, in.Name)
 	set(&nu.Locale, in.Locale)
+	set(&nu.PhoneNumber, in.PhoneNumber)
+	set(&nu.PreferredUsername, in.PreferredUsername)
+	set(&nu.Picture, in.Picture)
+	set(&nu.Gender, in.Gender)
 	if r.ext != nil && (nu.ExternalID == nil || *nu.ExternalID != *r.ext) {
 		nu.ExternalID, r.update = r.ext, true
 	}
 	if in.EmailVerified != nil && *in.EmailVerified != nu.EmailVerified {
 		nu.EmailVerified, r.update = *in.EmailVerified, true
 	}
-	if len(in.Metadata) > 0 && !maps.Equal(in.Metadata, nu.Metadata) {
-		nu.Metadata, r.update = in.Metadata, true
+	for _, f := range []struct {
+		dst *map[string]string
+		v   map[string]string
+	}{
+		{&nu.Metadata, in.Metadata}, {&nu.ProfileMetadata, in.ProfileMetadata}, {&nu.CustomAttributes, in.CustomAttributes}} {
+		if len(f.v) > 0 && !maps.Equal(f.v, *f.dst) {
+			*f.dst, r.update = f.v, true
+		}
+	}
+	if len(in.Groups) > 0 && !slices.Equal(in.Groups, nu.Groups) {
+		nu.Groups, r.update = in.Groups, true
 	}
 	if r.update {
 		nu.UpdatedAt = p.now

@@ -54,7 +54,8 @@ func (h *exportAPI) ExportUsers(ctx context.Context, req *connect.Request[gateho
 	for _, u := range users {
 		eu := &gatehousev1.ExportUser{Id: u.ID, Email: u.Email, ExternalId: deref(u.ExternalID), FirstName: u.GivenName,
 			LastName: u.FamilyName, Name: u.Name, Locale: u.Locale, EmailVerified: u.EmailVerified, Metadata: u.Metadata,
-			PasswordHash: u.PasswordHash}
+			PasswordHash: u.PasswordHash, PhoneNumber: u.PhoneNumber, PreferredUsername: u.PreferredUsername, Picture: u.Picture,
+			Gender: u.Gender, Groups: u.Groups, ProfileMetadata: u.ProfileMetadata, CustomAttributes: u.CustomAttributes}
 		for _, m := range u.Memberships {
 			em := &gatehousev1.ExportMembership{OrganizationId: m.OrgID, OrganizationExternalId: u.OrgExternalIDs[m.OrgID],
 				Metadata: m.Metadata, Status: m.Status}

@@ -27,7 +27,9 @@ func (h *importAPI) ImportBatch(ctx context.Context, req *connect.Request[gateho
 	for _, u := range in.GetUsers() {
 		iu := accounts.ImportUser{Email: u.GetEmail(), ExternalID: u.GetExternalId(), FirstName: u.GetFirstName(),
 			LastName: u.GetLastName(), Name: u.GetName(), Locale: u.GetLocale(), EmailVerified: u.EmailVerified,
-			Metadata: u.GetMetadata(), PasswordHash: u.GetPasswordHash()}
+			Metadata: u.GetMetadata(), PasswordHash: u.GetPasswordHash(), PhoneNumber: u.GetPhoneNumber(),
+			PreferredUsername: u.GetPreferredUsername(), Picture: u.GetPicture(), Gender: u.GetGender(), Groups: u.GetGroups(),
+			ProfileMetadata: u.GetProfileMetadata(), CustomAttributes: u.GetCustomAttributes()}
 		for _, m := range u.GetMemberships() {
 			iu.Memberships = append(iu.Memberships, accounts.ImportMembership{OrgExternalID: m.GetOrganizationExternalId(),
 				OrgID: m.GetOrganizationId(), Roles: m.GetRoles(), Metadata: m.GetMetadata()})

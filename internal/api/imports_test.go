@@ -448,3 +448,42 @@ func TestImportConcurrentBatches(t *testing.T) {
 		h.wantCounts(1, n)
 	})
 }
+
+// TestImportProfileFields checks the profile fields beyond the names (what
+// `gatehouse export` writes): stored as given on create, each checked as
+// the Scalekit API checks it, and empty ones leaving what is stored.
+func TestImportProfileFields(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		out := h.importBatch(map[string]any{"users": []any{
+			map[string]any{"email": "pat@example.com", "external_id": "u_pat", "phone_number": "+14155550100",
+				"preferred_username": "pat", "picture": "https://cdn.example.com/pat.png", "gender": "female",
+				"groups": []string{"eng", "admins"}, "profile_metadata": map[string]string{"team": "core"},
+				"custom_attributes": map[string]string{"badge": "42"}},
+			map[string]any{"email": "pic@example.com", "picture": "ftp://example.com/x.png"},
+			map[string]any{"email": "long@example.com", "phone_number": strings.Repeat("1", 201), "gender": strings.Repeat("g", 201)},
+		}})
+		wantStatuses(t, "profile fields", out, "users", "created", "failed", "failed")
+		if got := rowRules(out, "users", 1); !slices.Equal(got, []string{"picture:format"}) {
+			t.Errorf("users[1] errors = %v", got)
+		}
+		if got := rowRules(out, "users", 2); !slices.Equal(got, []string{"phone_number:max_length", "gender:max_length"}) {
+			t.Errorf("users[2] errors = %v", got)
+		}
+		want := func(what string, u *store.User, phone string) {
+			t.Helper()
+			if u.PhoneNumber != phone || u.PreferredUsername != "pat" || u.Picture != "https://cdn.example.com/pat.png" ||
+				u.Gender != "female" || !slices.Equal(u.Groups, []string{"eng", "admins"}) ||
+				u.ProfileMetadata["team"] != "core" || len(u.ProfileMetadata) != 1 || u.CustomAttributes["badge"] != "42" || len(u.CustomAttributes) != 1 {
+				t.Errorf("%s: stored %+v", what, u)
+			}
+		}
+		want("created", userByExt(t, h, "u_pat"), "+14155550100")
+
+		// Only the phone number given: the rest stays, the row is UPDATED.
+		out = h.importBatch(map[string]any{"users": []any{map[string]any{"email": "pat@example.com", "phone_number": "+14155550199"}}})
+		wantStatuses(t, "phone number only", out, "users", "updated")
+		want("after updating the phone number", userByExt(t, h, "u_pat"), "+14155550199")
+		out = h.importBatch(map[string]any{"users": []any{map[string]any{"email": "pat@example.com", "groups": []string{"eng", "admins"}}}})
+		wantStatuses(t, "same groups", out, "users", "unchanged")
+	})
+}

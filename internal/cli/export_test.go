@@ -3,8 +3,8 @@ package cli_test
 // `gatehouse export` and the round trip, in process, against real servers:
 // server A is seeded through the API (permissions, roles with inheritance
 // and defaults, an organization's own role, organizations with and without
-// external_id, users with metadata, memberships with roles, password hashes
-// of several formats); its export is imported into a fresh server B, whose
+// external_id, users with metadata and every profile field, memberships
+// with roles, password hashes of several formats); its export is imported into a fresh server B, whose
 // export must equal A's; a user of B then signs in with their original
 // password through the hosted login's own lookup.
 
@@ -55,7 +55,7 @@ func seedForExport(t *testing.T, in *servertest.Instance, dir string) string {
 		t.Fatal(err)
 	}
 	users := fmt.Sprintf(`{"type":"user","email":"john@example.com","first_name":"John","last_name":"Doe","email_verified":true,"external_id":"usr_987","metadata":{"department":"engineering"},"password_hash":"$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a","memberships":[{"organization_external_id":"org_123","roles":["owner"],"metadata":{"title":"CTO"}},{"organization_external_id":"org_456","roles":["auditor","editor"]},{"organization_id":%q,"roles":["viewer"]}]}
-{"type":"user","email":"jane@example.com","name":"Jane Q","locale":"fr-FR","external_id":"usr_988","custom_password_hash":{"algorithm":"md5","hash":{"value":"5f4dcc3b5aa765d61d8327deb882cf99","encoding":"hex"}},"memberships":[{"organization_external_id":"org_456","roles":["member"]}]}
+{"type":"user","email":"jane@example.com","name":"Jane Q","locale":"fr-FR","external_id":"usr_988","phone_number":"+33123456789","groups":["ops"],"custom_attributes":{"desk":"7"},"custom_password_hash":{"algorithm":"md5","hash":{"value":"5f4dcc3b5aa765d61d8327deb882cf99","encoding":"hex"}},"memberships":[{"organization_external_id":"org_456","roles":["member"]}]}
 {"type":"user","email":"ann@example.com","first_name":"Ann","password_hash":%q,"memberships":[{"organization_id":%q,"roles":["admin","editor"],"metadata":{"since":"2020"}}]}
 {"type":"user","email":"nopass@example.com","external_id":"usr_990","email_verified":false}
 `, plainID, argon, plainID)
@@ -66,7 +66,25 @@ func seedForExport(t *testing.T, in *servertest.Instance, dir string) string {
 	if code, out, errOut := importRun(t, in, dir, "--from", "generic", file); code != 0 {
 		t.Fatalf("seeding: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// The rest of John's profile, through the Scalekit API as an
+	// application would set it.
+	john := userIDByEmail(t, in, tok, "john@example.com")
+	mustDo(t, in, tok, "PATCH", "/api/v1/users/"+john, `{"user_profile":{"phone_number":"+14155550100",
+		"preferred_username":"jdoe","picture":"https://cdn.example.com/jdoe.png","gender":"male",
+		"groups":["eng","admins"],"metadata":{"team":"core"},"custom_attributes":{"badge":"42","floor":"3"}}}`)
 	return plainID
+}
+
+// userIDByEmail finds a user's id through the Scalekit API's list.
+func userIDByEmail(t *testing.T, in *servertest.Instance, tok, email string) string {
+	t.Helper()
+	for _, u := range mustDo(t, in, tok, "GET", "/api/v1/users?page_size=100", "")["users"].([]any) {
+		if u := u.(map[string]any); u["email"] == email {
+			return u["id"].(string)
+		}
+	}
+	t.Fatalf("no user %s", email)
+	return ""
 }
 
 // exportTo runs gatehouse export against in into file.
@@ -110,6 +128,8 @@ func TestExportRoundTrip(t *testing.T) {
 			`"password_hash":"$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a"`,
 			`"password_hash":"$digest-argon2id$`,
 			`"password_hash":"$argon2id$`,
+			`"phone_number":"+14155550100","preferred_username":"jdoe","picture":"https://cdn.example.com/jdoe.png","gender":"male","groups":["eng","admins"],"profile_metadata":{"team":"core"},"custom_attributes":{"badge":"42","floor":"3"}}`,
+			`"phone_number":"+33123456789","groups":["ops"],"custom_attributes":{"desk":"7"}}`,
 		} {
 			if !strings.Contains(withHashes, want) {
 				t.Errorf("export of A lacks %s\n%s", want, withHashes)
@@ -141,6 +161,21 @@ func TestExportRoundTrip(t *testing.T) {
 		// Importing the same file again changes nothing.
 		_, out, _ := importRun(t, b, dir, "--from", "gatehouse", filepath.Join(dir, "a.jsonl"))
 		wantSummary(t, "second import into B", out, [4]int{0, 0, 3, 0}, [4]int{0, 0, 4, 0})
+
+		// A changed profile field alone makes the user UPDATED, and B then
+		// holds the new value.
+		changed := strings.Replace(withHashes, `"phone_number":"+14155550100"`, `"phone_number":"+14155550199"`, 1)
+		if changed == withHashes {
+			t.Fatal("the export of A has no phone number to change")
+		}
+		if err := os.WriteFile(filepath.Join(dir, "changed.jsonl"), []byte(changed), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, out, _ = importRun(t, b, dir, "--from", "gatehouse", filepath.Join(dir, "changed.jsonl"))
+		wantSummary(t, "import of a changed phone number into B", out, [4]int{0, 0, 3, 0}, [4]int{0, 1, 3, 0})
+		if got := exportTo(t, b, filepath.Join(dir, "b2.jsonl")); !strings.Contains(got, `"phone_number":"+14155550199"`) {
+			t.Errorf("B did not take the changed phone number:\n%s", got)
+		}
 
 		// B's users sign in with their original passwords, through the
 		// lookup the hosted login's password step uses.

@@ -85,6 +85,15 @@ type (
 		Metadata      map[string]string `json:"metadata,omitempty"`
 		PasswordHash  string            `json:"password_hash,omitempty"`
 		Memberships   []membershipLine  `json:"memberships,omitempty"`
+		// The rest of the profile, after the fields above so that files
+		// of earlier exports keep their lines' beginnings.
+		PhoneNumber       string            `json:"phone_number,omitempty"`
+		PreferredUsername string            `json:"preferred_username,omitempty"`
+		Picture           string            `json:"picture,omitempty"`
+		Gender            string            `json:"gender,omitempty"`
+		Groups            []string          `json:"groups,omitempty"`
+		ProfileMetadata   map[string]string `json:"profile_metadata,omitempty"`
+		CustomAttributes  map[string]string `json:"custom_attributes,omitempty"`
 	}
 )
 
@@ -216,7 +225,9 @@ func exportUsers(ctx context.Context, cfg Config, enc *json.Encoder, sum *Summar
 func userLineOf(u *gatehousev1.ExportUser, sum *Summary) userLine {
 	line := userLine{Type: "user", Email: u.GetEmail(), ExternalID: u.GetExternalId(), FirstName: u.GetFirstName(),
 		LastName: u.GetLastName(), Name: u.GetName(), Locale: u.GetLocale(), EmailVerified: u.GetEmailVerified(),
-		Metadata: u.GetMetadata(), PasswordHash: u.GetPasswordHash()}
+		Metadata: u.GetMetadata(), PasswordHash: u.GetPasswordHash(), PhoneNumber: u.GetPhoneNumber(),
+		PreferredUsername: u.GetPreferredUsername(), Picture: u.GetPicture(), Gender: u.GetGender(), Groups: u.GetGroups(),
+		ProfileMetadata: u.GetProfileMetadata(), CustomAttributes: u.GetCustomAttributes()}
 	if line.PasswordHash != "" {
 		sum.PasswordHashes++
 	}

@@ -45,7 +45,9 @@ func (b *batch) request(dry bool) *gatehousev1.ImportBatchRequest {
 	}
 	for _, u := range b.users {
 		pu := &gatehousev1.ImportUser{Email: u.Email, ExternalId: u.ExternalID, FirstName: u.FirstName, LastName: u.LastName,
-			Name: u.Name, Locale: u.Locale, EmailVerified: u.EmailVerified, Metadata: u.Metadata, PasswordHash: u.PasswordHash}
+			Name: u.Name, Locale: u.Locale, EmailVerified: u.EmailVerified, Metadata: u.Metadata, PasswordHash: u.PasswordHash,
+			PhoneNumber: u.PhoneNumber, PreferredUsername: u.PreferredUsername, Picture: u.Picture, Gender: u.Gender,
+			Groups: u.Groups, ProfileMetadata: u.ProfileMetadata, CustomAttributes: u.CustomAttributes}
 		for _, m := range u.Memberships {
 			pu.Memberships = append(pu.Memberships, &gatehousev1.ImportMembership{OrganizationExternalId: m.OrganizationExternalID,
 				OrganizationId: m.OrganizationID, Roles: m.Roles, Metadata: m.Metadata})

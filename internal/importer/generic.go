@@ -22,7 +22,9 @@ import (
 //	{"type": "organization", "external_id": "org_123", "display_name": "Megasoft Inc", "metadata": {"plan": "enterprise"}}
 //	{"type": "user", "email": "user@example.com", "first_name": "John", "last_name": "Doe", "email_verified": true,
 //	 "external_id": "usr_987", "metadata": {"department": "engineering"},
-//	 "password_hash": "$2b$10$...",
+//	 "password_hash": "$2b$10$...", "phone_number": "+14155550100", "preferred_username": "jdoe",
+//	 "picture": "https://example.com/jdoe.png", "gender": "male", "groups": ["eng"],
+//	 "profile_metadata": {"team": "core"}, "custom_attributes": {"badge": "42"},
 //	 "memberships": [{"organization_external_id": "org_123", "roles": ["admin"], "metadata": {}}]}
 //
 // password_hash is any encoding docs/migrating.md lists; instead of it a
@@ -56,6 +58,13 @@ type genericLine struct {
 	EmailVerified      *bool               `json:"email_verified"`
 	PasswordHash       string              `json:"password_hash"`
 	CustomPasswordHash *CustomPasswordHash `json:"custom_password_hash"`
+	PhoneNumber        string              `json:"phone_number"`
+	PreferredUsername  string              `json:"preferred_username"`
+	Picture            string              `json:"picture"`
+	Gender             string              `json:"gender"`
+	Groups             []string            `json:"groups"`
+	ProfileMetadata    map[string]any      `json:"profile_metadata"`
+	CustomAttributes   map[string]any      `json:"custom_attributes"`
 	Memberships        []struct {
 		OrganizationExternalID string         `json:"organization_external_id"`
 		OrganizationID         string         `json:"organization_id"`
@@ -123,7 +132,9 @@ func readGenericJSONL(d *Dataset, path string) error {
 		case "user":
 			u := User{Source: src, Email: g.Email, ExternalID: strings.TrimSpace(g.ExternalID), FirstName: g.FirstName,
 				LastName: g.LastName, Name: g.Name, Locale: g.Locale, EmailVerified: g.EmailVerified,
-				Metadata: stringMap(g.Metadata), PasswordHash: g.PasswordHash}
+				Metadata: stringMap(g.Metadata), PasswordHash: g.PasswordHash, PhoneNumber: g.PhoneNumber,
+				PreferredUsername: g.PreferredUsername, Picture: g.Picture, Gender: g.Gender, Groups: g.Groups,
+				ProfileMetadata: stringMap(g.ProfileMetadata), CustomAttributes: stringMap(g.CustomAttributes)}
 			for _, m := range g.Memberships {
 				u.Memberships = append(u.Memberships, Membership{OrganizationExternalID: strings.TrimSpace(m.OrganizationExternalID),
 					OrganizationID: strings.TrimSpace(m.OrganizationID), Roles: cleanRoles(m.Roles), Metadata: stringMap(m.Metadata)})

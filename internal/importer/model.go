@@ -39,6 +39,15 @@ type User struct {
 	// convert vendor-specific forms with its constructors).
 	PasswordHash string
 	Memberships  []Membership
+	// The rest of the profile (the gatehouse and generic JSONL formats
+	// carry it, so an export reads back whole).
+	PhoneNumber       string
+	PreferredUsername string
+	Picture           string
+	Gender            string
+	Groups            []string
+	ProfileMetadata   map[string]string
+	CustomAttributes  map[string]string
 }
 
 // Membership makes a user a member of an organization of the source.

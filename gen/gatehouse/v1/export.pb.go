@@ -630,10 +630,19 @@ type ExportUser struct {
 	// PHC or crypt-style string exactly as stored (argon2id once the user
 	// has signed in; an imported format until then; fast digests wrapped in
 	// argon2id).
-	PasswordHash  string              `protobuf:"bytes,10,opt,name=password_hash,json=passwordHash,proto3" json:"password_hash,omitempty"`
-	Memberships   []*ExportMembership `protobuf:"bytes,11,rep,name=memberships,proto3" json:"memberships,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PasswordHash string              `protobuf:"bytes,10,opt,name=password_hash,json=passwordHash,proto3" json:"password_hash,omitempty"`
+	Memberships  []*ExportMembership `protobuf:"bytes,11,rep,name=memberships,proto3" json:"memberships,omitempty"`
+	// The rest of the profile (scalekit.v1 UserProfile), as ImportUser takes
+	// it back.
+	PhoneNumber       string            `protobuf:"bytes,12,opt,name=phone_number,json=phoneNumber,proto3" json:"phone_number,omitempty"`
+	PreferredUsername string            `protobuf:"bytes,13,opt,name=preferred_username,json=preferredUsername,proto3" json:"preferred_username,omitempty"`
+	Picture           string            `protobuf:"bytes,14,opt,name=picture,proto3" json:"picture,omitempty"`
+	Gender            string            `protobuf:"bytes,15,opt,name=gender,proto3" json:"gender,omitempty"`
+	Groups            []string          `protobuf:"bytes,16,rep,name=groups,proto3" json:"groups,omitempty"`
+	ProfileMetadata   map[string]string `protobuf:"bytes,17,rep,name=profile_metadata,json=profileMetadata,proto3" json:"profile_metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	CustomAttributes  map[string]string `protobuf:"bytes,18,rep,name=custom_attributes,json=customAttributes,proto3" json:"custom_attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ExportUser) Reset() {
@@ -739,6 +748,55 @@ func (x *ExportUser) GetPasswordHash() string {
 func (x *ExportUser) GetMemberships() []*ExportMembership {
 	if x != nil {
 		return x.Memberships
+	}
+	return nil
+}
+
+func (x *ExportUser) GetPhoneNumber() string {
+	if x != nil {
+		return x.PhoneNumber
+	}
+	return ""
+}
+
+func (x *ExportUser) GetPreferredUsername() string {
+	if x != nil {
+		return x.PreferredUsername
+	}
+	return ""
+}
+
+func (x *ExportUser) GetPicture() string {
+	if x != nil {
+		return x.Picture
+	}
+	return ""
+}
+
+func (x *ExportUser) GetGender() string {
+	if x != nil {
+		return x.Gender
+	}
+	return ""
+}
+
+func (x *ExportUser) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *ExportUser) GetProfileMetadata() map[string]string {
+	if x != nil {
+		return x.ProfileMetadata
+	}
+	return nil
+}
+
+func (x *ExportUser) GetCustomAttributes() map[string]string {
+	if x != nil {
+		return x.CustomAttributes
 	}
 	return nil
 }
@@ -858,7 +916,7 @@ const file_gatehouse_v1_export_proto_rawDesc = "" +
 	"\x06status\x18\x05 \x01(\x05R\x06status\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xca\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa6\a\n" +
 	"\n" +
 	"ExportUser\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
@@ -874,8 +932,21 @@ const file_gatehouse_v1_export_proto_rawDesc = "" +
 	"\bmetadata\x18\t \x03(\v2&.gatehouse.v1.ExportUser.MetadataEntryR\bmetadata\x12#\n" +
 	"\rpassword_hash\x18\n" +
 	" \x01(\tR\fpasswordHash\x12@\n" +
-	"\vmemberships\x18\v \x03(\v2\x1e.gatehouse.v1.ExportMembershipR\vmemberships\x1a;\n" +
+	"\vmemberships\x18\v \x03(\v2\x1e.gatehouse.v1.ExportMembershipR\vmemberships\x12!\n" +
+	"\fphone_number\x18\f \x01(\tR\vphoneNumber\x12-\n" +
+	"\x12preferred_username\x18\r \x01(\tR\x11preferredUsername\x12\x18\n" +
+	"\apicture\x18\x0e \x01(\tR\apicture\x12\x16\n" +
+	"\x06gender\x18\x0f \x01(\tR\x06gender\x12\x16\n" +
+	"\x06groups\x18\x10 \x03(\tR\x06groups\x12X\n" +
+	"\x10profile_metadata\x18\x11 \x03(\v2-.gatehouse.v1.ExportUser.ProfileMetadataEntryR\x0fprofileMetadata\x12[\n" +
+	"\x11custom_attributes\x18\x12 \x03(\v2..gatehouse.v1.ExportUser.CustomAttributesEntryR\x10customAttributes\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aB\n" +
+	"\x14ProfileMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aC\n" +
+	"\x15CustomAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8c\x01\n" +
 	"\x13ExportUsersResponse\x12.\n" +
@@ -900,7 +971,7 @@ func file_gatehouse_v1_export_proto_rawDescGZIP() []byte {
 	return file_gatehouse_v1_export_proto_rawDescData
 }
 
-var file_gatehouse_v1_export_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_gatehouse_v1_export_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_gatehouse_v1_export_proto_goTypes = []any{
 	(*ExportRolesRequest)(nil),          // 0: gatehouse.v1.ExportRolesRequest
 	(*ExportPermission)(nil),            // 1: gatehouse.v1.ExportPermission
@@ -916,6 +987,8 @@ var file_gatehouse_v1_export_proto_goTypes = []any{
 	nil,                                 // 11: gatehouse.v1.ExportOrganization.MetadataEntry
 	nil,                                 // 12: gatehouse.v1.ExportMembership.MetadataEntry
 	nil,                                 // 13: gatehouse.v1.ExportUser.MetadataEntry
+	nil,                                 // 14: gatehouse.v1.ExportUser.ProfileMetadataEntry
+	nil,                                 // 15: gatehouse.v1.ExportUser.CustomAttributesEntry
 }
 var file_gatehouse_v1_export_proto_depIdxs = []int32{
 	1,  // 0: gatehouse.v1.ExportRolesResponse.permissions:type_name -> gatehouse.v1.ExportPermission
@@ -926,18 +999,20 @@ var file_gatehouse_v1_export_proto_depIdxs = []int32{
 	12, // 5: gatehouse.v1.ExportMembership.metadata:type_name -> gatehouse.v1.ExportMembership.MetadataEntry
 	13, // 6: gatehouse.v1.ExportUser.metadata:type_name -> gatehouse.v1.ExportUser.MetadataEntry
 	8,  // 7: gatehouse.v1.ExportUser.memberships:type_name -> gatehouse.v1.ExportMembership
-	9,  // 8: gatehouse.v1.ExportUsersResponse.users:type_name -> gatehouse.v1.ExportUser
-	0,  // 9: gatehouse.v1.ExportService.ExportRoles:input_type -> gatehouse.v1.ExportRolesRequest
-	4,  // 10: gatehouse.v1.ExportService.ExportOrganizations:input_type -> gatehouse.v1.ExportOrganizationsRequest
-	7,  // 11: gatehouse.v1.ExportService.ExportUsers:input_type -> gatehouse.v1.ExportUsersRequest
-	3,  // 12: gatehouse.v1.ExportService.ExportRoles:output_type -> gatehouse.v1.ExportRolesResponse
-	6,  // 13: gatehouse.v1.ExportService.ExportOrganizations:output_type -> gatehouse.v1.ExportOrganizationsResponse
-	10, // 14: gatehouse.v1.ExportService.ExportUsers:output_type -> gatehouse.v1.ExportUsersResponse
-	12, // [12:15] is the sub-list for method output_type
-	9,  // [9:12] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	14, // 8: gatehouse.v1.ExportUser.profile_metadata:type_name -> gatehouse.v1.ExportUser.ProfileMetadataEntry
+	15, // 9: gatehouse.v1.ExportUser.custom_attributes:type_name -> gatehouse.v1.ExportUser.CustomAttributesEntry
+	9,  // 10: gatehouse.v1.ExportUsersResponse.users:type_name -> gatehouse.v1.ExportUser
+	0,  // 11: gatehouse.v1.ExportService.ExportRoles:input_type -> gatehouse.v1.ExportRolesRequest
+	4,  // 12: gatehouse.v1.ExportService.ExportOrganizations:input_type -> gatehouse.v1.ExportOrganizationsRequest
+	7,  // 13: gatehouse.v1.ExportService.ExportUsers:input_type -> gatehouse.v1.ExportUsersRequest
+	3,  // 14: gatehouse.v1.ExportService.ExportRoles:output_type -> gatehouse.v1.ExportRolesResponse
+	6,  // 15: gatehouse.v1.ExportService.ExportOrganizations:output_type -> gatehouse.v1.ExportOrganizationsResponse
+	10, // 16: gatehouse.v1.ExportService.ExportUsers:output_type -> gatehouse.v1.ExportUsersResponse
+	14, // [14:17] is the sub-list for method output_type
+	11, // [11:14] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_gatehouse_v1_export_proto_init() }
@@ -951,7 +1026,7 @@ func file_gatehouse_v1_export_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gatehouse_v1_export_proto_rawDesc), len(file_gatehouse_v1_export_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -243,10 +243,22 @@ type ImportUser struct {
 	PasswordHash string `protobuf:"bytes,8,opt,name=password_hash,json=passwordHash,proto3" json:"password_hash,omitempty"`
 	// Memberships to create or bring up to date. Memberships in other
 	// organizations are left as they are.
-	Memberships   []*ImportMembership `protobuf:"bytes,9,rep,name=memberships,proto3" json:"memberships,omitempty"`
-	Locale        string              `protobuf:"bytes,10,opt,name=locale,proto3" json:"locale,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Memberships []*ImportMembership `protobuf:"bytes,9,rep,name=memberships,proto3" json:"memberships,omitempty"`
+	Locale      string              `protobuf:"bytes,10,opt,name=locale,proto3" json:"locale,omitempty"`
+	// The profile fields of scalekit.v1 UserProfile, so that `gatehouse
+	// export` carries a whole user. Empty leaves what an existing user has.
+	PhoneNumber       string `protobuf:"bytes,11,opt,name=phone_number,json=phoneNumber,proto3" json:"phone_number,omitempty"`
+	PreferredUsername string `protobuf:"bytes,12,opt,name=preferred_username,json=preferredUsername,proto3" json:"preferred_username,omitempty"`
+	// An absolute http or https URL.
+	Picture string `protobuf:"bytes,13,opt,name=picture,proto3" json:"picture,omitempty"`
+	Gender  string `protobuf:"bytes,14,opt,name=gender,proto3" json:"gender,omitempty"`
+	// Replace the stored groups, profile metadata and custom attributes when
+	// not empty.
+	Groups           []string          `protobuf:"bytes,15,rep,name=groups,proto3" json:"groups,omitempty"`
+	ProfileMetadata  map[string]string `protobuf:"bytes,16,rep,name=profile_metadata,json=profileMetadata,proto3" json:"profile_metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	CustomAttributes map[string]string `protobuf:"bytes,17,rep,name=custom_attributes,json=customAttributes,proto3" json:"custom_attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ImportUser) Reset() {
@@ -347,6 +359,55 @@ func (x *ImportUser) GetLocale() string {
 		return x.Locale
 	}
 	return ""
+}
+
+func (x *ImportUser) GetPhoneNumber() string {
+	if x != nil {
+		return x.PhoneNumber
+	}
+	return ""
+}
+
+func (x *ImportUser) GetPreferredUsername() string {
+	if x != nil {
+		return x.PreferredUsername
+	}
+	return ""
+}
+
+func (x *ImportUser) GetPicture() string {
+	if x != nil {
+		return x.Picture
+	}
+	return ""
+}
+
+func (x *ImportUser) GetGender() string {
+	if x != nil {
+		return x.Gender
+	}
+	return ""
+}
+
+func (x *ImportUser) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *ImportUser) GetProfileMetadata() map[string]string {
+	if x != nil {
+		return x.ProfileMetadata
+	}
+	return nil
+}
+
+func (x *ImportUser) GetCustomAttributes() map[string]string {
+	if x != nil {
+		return x.CustomAttributes
+	}
+	return nil
 }
 
 // ImportMembership makes a user a member (ACTIVE, no invitation email) of
@@ -751,7 +812,7 @@ const file_gatehouse_v1_import_proto_rawDesc = "" +
 	"\x02id\x18\x04 \x01(\tR\x02id\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd2\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\a\n" +
 	"\n" +
 	"ImportUser\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x1f\n" +
@@ -766,8 +827,21 @@ const file_gatehouse_v1_import_proto_rawDesc = "" +
 	"\rpassword_hash\x18\b \x01(\tR\fpasswordHash\x12@\n" +
 	"\vmemberships\x18\t \x03(\v2\x1e.gatehouse.v1.ImportMembershipR\vmemberships\x12\x16\n" +
 	"\x06locale\x18\n" +
-	" \x01(\tR\x06locale\x1a;\n" +
+	" \x01(\tR\x06locale\x12!\n" +
+	"\fphone_number\x18\v \x01(\tR\vphoneNumber\x12-\n" +
+	"\x12preferred_username\x18\f \x01(\tR\x11preferredUsername\x12\x18\n" +
+	"\apicture\x18\r \x01(\tR\apicture\x12\x16\n" +
+	"\x06gender\x18\x0e \x01(\tR\x06gender\x12\x16\n" +
+	"\x06groups\x18\x0f \x03(\tR\x06groups\x12X\n" +
+	"\x10profile_metadata\x18\x10 \x03(\v2-.gatehouse.v1.ImportUser.ProfileMetadataEntryR\x0fprofileMetadata\x12[\n" +
+	"\x11custom_attributes\x18\x11 \x03(\v2..gatehouse.v1.ImportUser.CustomAttributesEntryR\x10customAttributes\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aB\n" +
+	"\x14ProfileMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aC\n" +
+	"\x15CustomAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x11\n" +
 	"\x0f_email_verified\"\x92\x02\n" +
@@ -826,7 +900,7 @@ func file_gatehouse_v1_import_proto_rawDescGZIP() []byte {
 }
 
 var file_gatehouse_v1_import_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_gatehouse_v1_import_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_gatehouse_v1_import_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_gatehouse_v1_import_proto_goTypes = []any{
 	(ImportStatus)(0),           // 0: gatehouse.v1.ImportStatus
 	(*ImportBatchRequest)(nil),  // 1: gatehouse.v1.ImportBatchRequest
@@ -839,7 +913,9 @@ var file_gatehouse_v1_import_proto_goTypes = []any{
 	(*ImportBatchResponse)(nil), // 8: gatehouse.v1.ImportBatchResponse
 	nil,                         // 9: gatehouse.v1.ImportOrganization.MetadataEntry
 	nil,                         // 10: gatehouse.v1.ImportUser.MetadataEntry
-	nil,                         // 11: gatehouse.v1.ImportMembership.MetadataEntry
+	nil,                         // 11: gatehouse.v1.ImportUser.ProfileMetadataEntry
+	nil,                         // 12: gatehouse.v1.ImportUser.CustomAttributesEntry
+	nil,                         // 13: gatehouse.v1.ImportMembership.MetadataEntry
 }
 var file_gatehouse_v1_import_proto_depIdxs = []int32{
 	2,  // 0: gatehouse.v1.ImportBatchRequest.organizations:type_name -> gatehouse.v1.ImportOrganization
@@ -847,20 +923,22 @@ var file_gatehouse_v1_import_proto_depIdxs = []int32{
 	9,  // 2: gatehouse.v1.ImportOrganization.metadata:type_name -> gatehouse.v1.ImportOrganization.MetadataEntry
 	10, // 3: gatehouse.v1.ImportUser.metadata:type_name -> gatehouse.v1.ImportUser.MetadataEntry
 	4,  // 4: gatehouse.v1.ImportUser.memberships:type_name -> gatehouse.v1.ImportMembership
-	11, // 5: gatehouse.v1.ImportMembership.metadata:type_name -> gatehouse.v1.ImportMembership.MetadataEntry
-	0,  // 6: gatehouse.v1.ImportRowResult.status:type_name -> gatehouse.v1.ImportStatus
-	5,  // 7: gatehouse.v1.ImportRowResult.errors:type_name -> gatehouse.v1.ImportRowError
-	7,  // 8: gatehouse.v1.ImportBatchResponse.organization_counts:type_name -> gatehouse.v1.ImportCounts
-	7,  // 9: gatehouse.v1.ImportBatchResponse.user_counts:type_name -> gatehouse.v1.ImportCounts
-	6,  // 10: gatehouse.v1.ImportBatchResponse.organizations:type_name -> gatehouse.v1.ImportRowResult
-	6,  // 11: gatehouse.v1.ImportBatchResponse.users:type_name -> gatehouse.v1.ImportRowResult
-	1,  // 12: gatehouse.v1.ImportService.ImportBatch:input_type -> gatehouse.v1.ImportBatchRequest
-	8,  // 13: gatehouse.v1.ImportService.ImportBatch:output_type -> gatehouse.v1.ImportBatchResponse
-	13, // [13:14] is the sub-list for method output_type
-	12, // [12:13] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	11, // 5: gatehouse.v1.ImportUser.profile_metadata:type_name -> gatehouse.v1.ImportUser.ProfileMetadataEntry
+	12, // 6: gatehouse.v1.ImportUser.custom_attributes:type_name -> gatehouse.v1.ImportUser.CustomAttributesEntry
+	13, // 7: gatehouse.v1.ImportMembership.metadata:type_name -> gatehouse.v1.ImportMembership.MetadataEntry
+	0,  // 8: gatehouse.v1.ImportRowResult.status:type_name -> gatehouse.v1.ImportStatus
+	5,  // 9: gatehouse.v1.ImportRowResult.errors:type_name -> gatehouse.v1.ImportRowError
+	7,  // 10: gatehouse.v1.ImportBatchResponse.organization_counts:type_name -> gatehouse.v1.ImportCounts
+	7,  // 11: gatehouse.v1.ImportBatchResponse.user_counts:type_name -> gatehouse.v1.ImportCounts
+	6,  // 12: gatehouse.v1.ImportBatchResponse.organizations:type_name -> gatehouse.v1.ImportRowResult
+	6,  // 13: gatehouse.v1.ImportBatchResponse.users:type_name -> gatehouse.v1.ImportRowResult
+	1,  // 14: gatehouse.v1.ImportService.ImportBatch:input_type -> gatehouse.v1.ImportBatchRequest
+	8,  // 15: gatehouse.v1.ImportService.ImportBatch:output_type -> gatehouse.v1.ImportBatchResponse
+	15, // [15:16] is the sub-list for method output_type
+	14, // [14:15] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_gatehouse_v1_import_proto_init() }
@@ -875,7 +953,7 @@ func file_gatehouse_v1_import_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gatehouse_v1_import_proto_rawDesc), len(file_gatehouse_v1_import_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
