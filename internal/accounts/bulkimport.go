@@ -42,6 +42,9 @@ type ImportOrg struct {
 	ID          string
 	DisplayName string
 	Metadata    map[string]string
+	// Empty (or 0) leaves what a stored organization has.
+	Slug, LogoURL string
+	RegionCode    int32
 }
 
 // orgKey is how a batch names an organization: its external id, or its id

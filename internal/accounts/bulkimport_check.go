@@ -103,7 +103,8 @@ func checkOrgs(in []ImportOrg) []*orgRow {
 	seen := map[string]int{}
 	for i, o := range in {
 		r := &orgRow{in: ImportOrg{ExternalID: strings.TrimSpace(o.ExternalID), ID: strings.TrimSpace(o.ID),
-			DisplayName: strings.TrimSpace(o.DisplayName), Metadata: o.Metadata}}
+			DisplayName: strings.TrimSpace(o.DisplayName), Metadata: o.Metadata, Slug: strings.TrimSpace(o.Slug),
+			LogoURL: strings.TrimSpace(o.LogoURL), RegionCode: o.RegionCode}}
 		rows[i] = r
 		var v apierr.Violations
 		switch {
@@ -118,6 +119,13 @@ func checkOrgs(in []ImportOrg) []*orgRow {
 		}
 		if utf8.RuneCountInString(r.in.DisplayName) > MaxDisplayNameLen {
 			v.Add("display_name", fmt.Sprintf("must be at most %d characters", MaxDisplayNameLen))
+		}
+		if utf8.RuneCountInString(r.in.Slug) > MaxDisplayNameLen {
+			v.Add("slug", fmt.Sprintf("must be at most %d characters", MaxDisplayNameLen))
+		}
+		checkURL(&v, "logo_url", &r.in.LogoURL)
+		if r.in.RegionCode < 0 || r.in.RegionCode > 2 {
+			v.Add("region_code", "must be 0 (unset), 1 (US) or 2 (EU)")
 		}
 		r.perm = append(r.perm, fromViolations(v, "format")...)
 		var mv apierr.Violations

@@ -121,6 +121,18 @@ func (s *Service) planOrgs(p *importPlan, stored map[string]*store.Organization)
 			if len(r.in.Metadata) > 0 && !maps.Equal(r.in.Metadata, o.Metadata) {
 				o.Metadata, r.update = r.in.Metadata, true
 			}
+			for _, f := range []struct {
+				dst **string
+				v   string
+			}{{&o.Slug, r.in.Slug}, {&o.LogoURL, r.in.LogoURL}} {
+				if f.v != "" && (*f.dst == nil || **f.dst != f.v) {
+					v := f.v
+					*f.dst, r.update = &v, true
+				}
+			}
+			if r.in.RegionCode != 0 && r.in.RegionCode != o.RegionCode {
+				o.RegionCode, r.update = r.in.RegionCode, true
+			}
 			r.stored, r.status = &o, ImportUnchanged
 			if r.update {
 				o.UpdatedAt, r.status = p.now, ImportUpdated
@@ -141,7 +153,8 @@ func (s *Service) planOrgs(p *importPlan, stored map[string]*store.Organization)
 			ext = nil // keyed by the id it is created with
 		}
 		r.stored = &store.Organization{ID: orgID, EnvID: s.EnvID, DisplayName: r.in.DisplayName,
-			ExternalID: ext, Metadata: r.in.Metadata, Features: map[string]bool{}, CreatedAt: p.now, UpdatedAt: p.now}
+			ExternalID: ext, Metadata: r.in.Metadata, Features: map[string]bool{}, CreatedAt: p.now, UpdatedAt: p.now,
+			Slug: nonEmptyPtr(r.in.Slug), LogoURL: nonEmptyPtr(r.in.LogoURL), RegionCode: r.in.RegionCode}
 		r.create, r.status = true, ImportCreated
 		known[key] = knownOrg{org: r.stored, created: true}
 	}
@@ -451,4 +464,13 @@ func (s *Service) planHash(r *userRow, u *store.User, records map[string]store.U
 	}
 	r.writeHash = true
 	return nil
+}
+
+// nonEmptyPtr is s as a nullable column: nil when empty, as the Scalekit
+// API stores an unset slug or logo.
+func nonEmptyPtr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

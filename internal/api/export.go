@@ -38,7 +38,8 @@ func (h *exportAPI) ExportOrganizations(ctx context.Context, req *connect.Reques
 	out := &gatehousev1.ExportOrganizationsResponse{NextPageToken: page.NextToken, TotalSize: page.Total}
 	for _, o := range orgs {
 		out.Organizations = append(out.Organizations, &gatehousev1.ExportOrganization{Id: o.ID, ExternalId: deref(o.ExternalID),
-			DisplayName: o.DisplayName, Metadata: o.Metadata, Roles: exportRoles(o.Roles), DefaultMemberRole: o.DefaultMemberRole})
+			DisplayName: o.DisplayName, Metadata: o.Metadata, Roles: exportRoles(o.Roles), DefaultMemberRole: o.DefaultMemberRole,
+			Slug: deref(o.Slug), LogoUrl: deref(o.LogoURL), RegionCode: o.RegionCode})
 	}
 	return connect.NewResponse(out), nil
 }

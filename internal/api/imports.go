@@ -22,7 +22,8 @@ func (h *importAPI) ImportBatch(ctx context.Context, req *connect.Request[gateho
 	b := accounts.ImportBatch{DryRun: in.GetDryRun()}
 	for _, o := range in.GetOrganizations() {
 		b.Organizations = append(b.Organizations, accounts.ImportOrg{ExternalID: o.GetExternalId(), ID: o.GetId(),
-			DisplayName: o.GetDisplayName(), Metadata: o.GetMetadata()})
+			DisplayName: o.GetDisplayName(), Metadata: o.GetMetadata(), Slug: o.GetSlug(), LogoURL: o.GetLogoUrl(),
+			RegionCode: o.GetRegionCode()})
 	}
 	for _, u := range in.GetUsers() {
 		iu := accounts.ImportUser{Email: u.GetEmail(), ExternalID: u.GetExternalId(), FirstName: u.GetFirstName(),

@@ -487,3 +487,40 @@ func TestImportProfileFields(t *testing.T) {
 		wantStatuses(t, "same groups", out, "users", "unchanged")
 	})
 }
+
+// TestImportOrganizationProfile checks an organization's slug, logo and
+// region: stored on create, checked as the Scalekit API checks them, and
+// empty ones leaving what is stored.
+func TestImportOrganizationProfile(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		out := h.importBatch(map[string]any{"organizations": []any{
+			map[string]any{"external_id": "org_s", "display_name": "Slugged", "slug": "slugged",
+				"logo_url": "https://cdn.example.com/s.png", "region_code": 2},
+			map[string]any{"external_id": "org_badlogo", "display_name": "Bad", "logo_url": "not a url"},
+			map[string]any{"external_id": "org_badregion", "display_name": "Bad", "region_code": 7},
+		}})
+		wantStatuses(t, "organization fields", out, "organizations", "created", "failed", "failed")
+		if got := rowRules(out, "organizations", 1); !slices.Equal(got, []string{"logo_url:format"}) {
+			t.Errorf("organizations[1] errors = %v", got)
+		}
+		if got := rowRules(out, "organizations", 2); !slices.Equal(got, []string{"region_code:format"}) {
+			t.Errorf("organizations[2] errors = %v", got)
+		}
+		want := func(what, logo string) {
+			t.Helper()
+			o, err := h.Server.Store().Q().GetOrganizationByExternalID(context.Background(), h.Server.Accounts.EnvID, "org_s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Slug == nil || *o.Slug != "slugged" || o.LogoURL == nil || *o.LogoURL != logo || o.RegionCode != 2 {
+				t.Errorf("%s: slug %v, logo %v, region %d", what, o.Slug, o.LogoURL, o.RegionCode)
+			}
+		}
+		want("created", "https://cdn.example.com/s.png")
+		out = h.importBatch(map[string]any{"organizations": []any{map[string]any{"external_id": "org_s", "logo_url": "https://cdn.example.com/t.png"}}})
+		wantStatuses(t, "logo only", out, "organizations", "updated")
+		want("after updating the logo", "https://cdn.example.com/t.png")
+		out = h.importBatch(map[string]any{"organizations": []any{map[string]any{"external_id": "org_s", "slug": "slugged", "region_code": 2}}})
+		wantStatuses(t, "same slug and region", out, "organizations", "unchanged")
+	})
+}

@@ -3,10 +3,11 @@ package cli_test
 // `gatehouse export` and the round trip, in process, against real servers:
 // server A is seeded through the API (permissions, roles with inheritance
 // and defaults, an organization's own role, organizations with and without
-// external_id, users with metadata and every profile field, memberships
-// with roles, password hashes of several formats); its export is imported into a fresh server B, whose
-// export must equal A's; a user of B then signs in with their original
-// password through the hosted login's own lookup.
+// external_id and with slug, logo and region, users with metadata and
+// every profile field, memberships with roles, password hashes of several
+// formats); its export is imported into a fresh server B, whose export
+// must equal A's; a user of B then signs in with their original password
+// through the hosted login's own lookup.
 
 import (
 	"context"
@@ -43,7 +44,8 @@ func seedForExport(t *testing.T, in *servertest.Instance, dir string) string {
 	mustDo(t, in, tok, "POST", "/api/v1/roles", `{"name":"editor","display_name":"Editor","extends":"viewer","permissions":["projects:write"]}`)
 	mustDo(t, in, tok, "POST", "/api/v1/roles", `{"name":"owner","display_name":"Owner","extends":"editor","permissions":["billing:manage","projects:read"]}`)
 	mustDo(t, in, tok, "PATCH", "/api/v1/roles:set_defaults", `{"default_member_role":"viewer"}`)
-	mustDo(t, in, tok, "POST", "/api/v1/organizations", `{"display_name":"Megasoft Inc","external_id":"org_123","metadata":{"plan":"enterprise","seats":"40"}}`)
+	mustDo(t, in, tok, "POST", "/api/v1/organizations", `{"display_name":"Megasoft Inc","external_id":"org_123","metadata":{"plan":"enterprise","seats":"40"},
+		"slug":"megasoft","logo_url":"https://cdn.example.com/megasoft.png","region_code":"EU"}`)
 	mustDo(t, in, tok, "POST", "/api/v1/organizations", `{"display_name":"Acme Corp","external_id":"org_456"}`)
 	plain := mustDo(t, in, tok, "POST", "/api/v1/organizations", `{"display_name":"No Key Ltd","metadata":{"region":"eu"}}`)
 	plainID := plain["organization"].(map[string]any)["id"].(string)
@@ -130,6 +132,7 @@ func TestExportRoundTrip(t *testing.T) {
 			`"password_hash":"$argon2id$`,
 			`"phone_number":"+14155550100","preferred_username":"jdoe","picture":"https://cdn.example.com/jdoe.png","gender":"male","groups":["eng","admins"],"profile_metadata":{"team":"core"},"custom_attributes":{"badge":"42","floor":"3"}}`,
 			`"phone_number":"+33123456789","groups":["ops"],"custom_attributes":{"desk":"7"}}`,
+			`{"type":"organization","external_id":"org_123","display_name":"Megasoft Inc","metadata":{"plan":"enterprise","seats":"40"},"slug":"megasoft","logo_url":"https://cdn.example.com/megasoft.png","region_code":2}`,
 		} {
 			if !strings.Contains(withHashes, want) {
 				t.Errorf("export of A lacks %s\n%s", want, withHashes)

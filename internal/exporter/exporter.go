@@ -66,6 +66,9 @@ type (
 		Metadata          map[string]string `json:"metadata,omitempty"`
 		Roles             []importer.Role   `json:"roles,omitempty"`
 		DefaultMemberRole string            `json:"default_member_role,omitempty"`
+		Slug              string            `json:"slug,omitempty"`
+		LogoURL           string            `json:"logo_url,omitempty"`
+		RegionCode        int32             `json:"region_code,omitempty"`
 	}
 	membershipLine struct {
 		OrganizationExternalID string            `json:"organization_external_id,omitempty"`
@@ -178,7 +181,8 @@ func exportOrganizations(ctx context.Context, cfg Config, enc *json.Encoder, sum
 		}
 		for _, o := range res.GetOrganizations() {
 			line := organizationLine{Type: "organization", ExternalID: o.GetExternalId(), DisplayName: o.GetDisplayName(),
-				Metadata: o.GetMetadata(), DefaultMemberRole: o.GetDefaultMemberRole()}
+				Metadata: o.GetMetadata(), DefaultMemberRole: o.GetDefaultMemberRole(), Slug: o.GetSlug(), LogoURL: o.GetLogoUrl(),
+				RegionCode: o.GetRegionCode()}
 			if line.ExternalID == "" {
 				line.ID = o.GetId()
 			}

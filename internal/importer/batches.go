@@ -41,7 +41,7 @@ func (b *batch) request(dry bool) *gatehousev1.ImportBatchRequest {
 	req := &gatehousev1.ImportBatchRequest{DryRun: dry}
 	for _, o := range append(b.orgs[:len(b.orgs):len(b.orgs)], b.known...) {
 		req.Organizations = append(req.Organizations, &gatehousev1.ImportOrganization{ExternalId: o.ExternalID, Id: o.ID,
-			DisplayName: o.DisplayName, Metadata: o.Metadata})
+			DisplayName: o.DisplayName, Metadata: o.Metadata, Slug: o.Slug, LogoUrl: o.LogoURL, RegionCode: o.RegionCode})
 	}
 	for _, u := range b.users {
 		pu := &gatehousev1.ImportUser{Email: u.Email, ExternalId: u.ExternalID, FirstName: u.FirstName, LastName: u.LastName,

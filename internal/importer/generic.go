@@ -19,7 +19,8 @@ import (
 //
 // JSONL: one object per line, "type" saying what it is:
 //
-//	{"type": "organization", "external_id": "org_123", "display_name": "Megasoft Inc", "metadata": {"plan": "enterprise"}}
+//	{"type": "organization", "external_id": "org_123", "display_name": "Megasoft Inc", "metadata": {"plan": "enterprise"},
+//	 "slug": "megasoft", "logo_url": "https://example.com/logo.png", "region_code": 1}
 //	{"type": "user", "email": "user@example.com", "first_name": "John", "last_name": "Doe", "email_verified": true,
 //	 "external_id": "usr_987", "metadata": {"department": "engineering"},
 //	 "password_hash": "$2b$10$...", "phone_number": "+14155550100", "preferred_username": "jdoe",
@@ -65,6 +66,9 @@ type genericLine struct {
 	Groups             []string            `json:"groups"`
 	ProfileMetadata    map[string]any      `json:"profile_metadata"`
 	CustomAttributes   map[string]any      `json:"custom_attributes"`
+	Slug               string              `json:"slug"`
+	LogoURL            string              `json:"logo_url"`
+	RegionCode         int32               `json:"region_code"`
 	Memberships        []struct {
 		OrganizationExternalID string         `json:"organization_external_id"`
 		OrganizationID         string         `json:"organization_id"`
@@ -123,7 +127,8 @@ func readGenericJSONL(d *Dataset, path string) error {
 		case "organization":
 			d.Organizations = append(d.Organizations, Organization{Source: src, ExternalID: strings.TrimSpace(g.ExternalID),
 				ID: strings.TrimSpace(g.ID), DisplayName: g.DisplayName, Metadata: stringMap(g.Metadata), Roles: g.Roles,
-				DefaultMemberRole: strings.TrimSpace(g.DefaultMemberRole)})
+				DefaultMemberRole: strings.TrimSpace(g.DefaultMemberRole), Slug: strings.TrimSpace(g.Slug),
+				LogoURL: strings.TrimSpace(g.LogoURL), RegionCode: g.RegionCode})
 		case "permission":
 			d.Permissions = append(d.Permissions, Permission{Name: strings.TrimSpace(g.Name), Description: g.Description})
 		case "role":

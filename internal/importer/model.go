@@ -21,6 +21,11 @@ type Organization struct {
 	Roles []Role
 	// DefaultMemberRole is the organization's own default member role.
 	DefaultMemberRole string
+	// As scalekit.v1 Organization has them (the gatehouse and generic
+	// JSONL formats carry them).
+	Slug       string
+	LogoURL    string
+	RegionCode int32
 }
 
 // User is one user read from a source, in the migration guide's minimal
@@ -111,7 +116,8 @@ func (d *Dataset) Dedupe() {
 	for _, o := range d.Organizations {
 		if j, ok := seenOrg[o.ExternalID]; ok && o.ExternalID != "" {
 			prev := orgs[j]
-			if prev.DisplayName == o.DisplayName && sameMap(prev.Metadata, o.Metadata) {
+			if prev.DisplayName == o.DisplayName && sameMap(prev.Metadata, o.Metadata) && prev.Slug == o.Slug &&
+				prev.LogoURL == o.LogoURL && prev.RegionCode == o.RegionCode {
 				continue
 			}
 			d.Rejected = append(d.Rejected, Rejection{Kind: "organization", Source: o.Source, ExternalID: o.ExternalID,

@@ -336,8 +336,12 @@ type ExportOrganization struct {
 	// The organization's own default member role, when it sets one (an
 	// environment role's name, or one of roles).
 	DefaultMemberRole string `protobuf:"bytes,6,opt,name=default_member_role,json=defaultMemberRole,proto3" json:"default_member_role,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// As scalekit.v1 Organization has them; empty (or 0) when unset.
+	Slug          string `protobuf:"bytes,7,opt,name=slug,proto3" json:"slug,omitempty"`
+	LogoUrl       string `protobuf:"bytes,8,opt,name=logo_url,json=logoUrl,proto3" json:"logo_url,omitempty"`
+	RegionCode    int32  `protobuf:"varint,9,opt,name=region_code,json=regionCode,proto3" json:"region_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExportOrganization) Reset() {
@@ -410,6 +414,27 @@ func (x *ExportOrganization) GetDefaultMemberRole() string {
 		return x.DefaultMemberRole
 	}
 	return ""
+}
+
+func (x *ExportOrganization) GetSlug() string {
+	if x != nil {
+		return x.Slug
+	}
+	return ""
+}
+
+func (x *ExportOrganization) GetLogoUrl() string {
+	if x != nil {
+		return x.LogoUrl
+	}
+	return ""
+}
+
+func (x *ExportOrganization) GetRegionCode() int32 {
+	if x != nil {
+		return x.RegionCode
+	}
+	return 0
 }
 
 type ExportOrganizationsResponse struct {
@@ -886,7 +911,7 @@ const file_gatehouse_v1_export_proto_rawDesc = "" +
 	"\x1aExportOrganizationsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"\xd1\x02\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\xa1\x03\n" +
 	"\x12ExportOrganization\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vexternal_id\x18\x02 \x01(\tR\n" +
@@ -894,7 +919,11 @@ const file_gatehouse_v1_export_proto_rawDesc = "" +
 	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12J\n" +
 	"\bmetadata\x18\x04 \x03(\v2..gatehouse.v1.ExportOrganization.MetadataEntryR\bmetadata\x12.\n" +
 	"\x05roles\x18\x05 \x03(\v2\x18.gatehouse.v1.ExportRoleR\x05roles\x12.\n" +
-	"\x13default_member_role\x18\x06 \x01(\tR\x11defaultMemberRole\x1a;\n" +
+	"\x13default_member_role\x18\x06 \x01(\tR\x11defaultMemberRole\x12\x12\n" +
+	"\x04slug\x18\a \x01(\tR\x04slug\x12\x19\n" +
+	"\blogo_url\x18\b \x01(\tR\alogoUrl\x12\x1f\n" +
+	"\vregion_code\x18\t \x01(\x05R\n" +
+	"regionCode\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xac\x01\n" +

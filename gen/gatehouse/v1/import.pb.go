@@ -159,7 +159,14 @@ type ImportOrganization struct {
 	// `gatehouse export` writes it): the organization's id. It is matched by
 	// this id and created with it, so importing again finds it
 	// (docs/export.md). Give external_id or id, not both.
-	Id            string `protobuf:"bytes,4,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,4,opt,name=id,proto3" json:"id,omitempty"`
+	// As scalekit.v1 Organization has them. Empty (or 0) leaves what an
+	// existing organization has.
+	Slug string `protobuf:"bytes,5,opt,name=slug,proto3" json:"slug,omitempty"`
+	// An absolute http or https URL.
+	LogoUrl string `protobuf:"bytes,6,opt,name=logo_url,json=logoUrl,proto3" json:"logo_url,omitempty"`
+	// scalekit.v1.commons.RegionCode: 1 US, 2 EU.
+	RegionCode    int32 `protobuf:"varint,7,opt,name=region_code,json=regionCode,proto3" json:"region_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -220,6 +227,27 @@ func (x *ImportOrganization) GetId() string {
 		return x.Id
 	}
 	return ""
+}
+
+func (x *ImportOrganization) GetSlug() string {
+	if x != nil {
+		return x.Slug
+	}
+	return ""
+}
+
+func (x *ImportOrganization) GetLogoUrl() string {
+	if x != nil {
+		return x.LogoUrl
+	}
+	return ""
+}
+
+func (x *ImportOrganization) GetRegionCode() int32 {
+	if x != nil {
+		return x.RegionCode
+	}
+	return 0
 }
 
 // ImportUser is one user, the minimal schema of the migration guide plus
@@ -803,13 +831,17 @@ const file_gatehouse_v1_import_proto_rawDesc = "" +
 	"\x12ImportBatchRequest\x12\x17\n" +
 	"\adry_run\x18\x01 \x01(\bR\x06dryRun\x12F\n" +
 	"\rorganizations\x18\x02 \x03(\v2 .gatehouse.v1.ImportOrganizationR\rorganizations\x12.\n" +
-	"\x05users\x18\x03 \x03(\v2\x18.gatehouse.v1.ImportUserR\x05users\"\xf1\x01\n" +
+	"\x05users\x18\x03 \x03(\v2\x18.gatehouse.v1.ImportUserR\x05users\"\xc1\x02\n" +
 	"\x12ImportOrganization\x12\x1f\n" +
 	"\vexternal_id\x18\x01 \x01(\tR\n" +
 	"externalId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12J\n" +
 	"\bmetadata\x18\x03 \x03(\v2..gatehouse.v1.ImportOrganization.MetadataEntryR\bmetadata\x12\x0e\n" +
-	"\x02id\x18\x04 \x01(\tR\x02id\x1a;\n" +
+	"\x02id\x18\x04 \x01(\tR\x02id\x12\x12\n" +
+	"\x04slug\x18\x05 \x01(\tR\x04slug\x12\x19\n" +
+	"\blogo_url\x18\x06 \x01(\tR\alogoUrl\x12\x1f\n" +
+	"\vregion_code\x18\a \x01(\x05R\n" +
+	"regionCode\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\a\n" +
