@@ -465,6 +465,7 @@ func testSigningKeys(t *testing.T, dsn string) {
 	for _, k := range []*store.SigningKey{k4, k3, k2, k1} {
 		w := *k
 		w.CreatedAt, w.RetiredAt = utc(k.CreatedAt), utc(k.RetiredAt)
+		w.ActiveAt = w.CreatedAt // CreateSigningKey: an unset ActiveAt means active from creation
 		want = append(want, &w)
 	}
 	for _, k := range keys {
