@@ -51,7 +51,7 @@ when any row failed.`,
 	fs.BoolVar(&cfg.DryRun, "dry-run", false, "check every row on the server and write nothing")
 	fs.BoolVar(&cfg.Compat, "compat", false, "use only the Scalekit-compatible API (one user per call; no password hashes)")
 	fs.IntVar(&cfg.BatchSize, "batch-size", importer.MaxBatchSize, "rows per batch (at most 1000)")
-	fs.IntVar(&cfg.Concurrency, "concurrency", 4, "batches in flight at once")
+	fs.IntVar(&cfg.Concurrency, "concurrency", importer.DefaultConcurrency, "batches in flight at once")
 	fs.Float64Var(&rateFlag, "rate", 0, "at most this many API calls per second (0: no limit but the server's)")
 	fs.StringVar(&cfg.StatePath, "state", "gatehouse-import.state", "the state file that makes a run resumable; removed when the run finishes")
 	fs.StringVar(&cfg.ReportPath, "report", "gatehouse-import-failures.csv", "where failed rows are written, as CSV")
