@@ -3,7 +3,9 @@ package oauth_test
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -297,4 +299,49 @@ func TestSessionPolicyLifetimes(t *testing.T) {
 	}
 	f.clk.Set(t0.Add(31 * time.Minute))
 	wantGrantError(t, "past the policy's idle timeout", f.refresh(t, appBasic, tokensOf(t, r).refresh), "invalid_grant")
+}
+
+// TestS03TimeoutsAtAuthorize: SECURITY-BAR S03 through the browser cookie
+// (not only through refresh): single sign-on works inside the session
+// policy's idle and absolute timeouts, and past either one the same cookie
+// gets login_required for prompt=none and the login page otherwise.
+func TestS03TimeoutsAtAuthorize(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fx) {
+		if err := f.in.Server.Store().Q().PutSessionPolicy(t.Context(), &store.SessionPolicy{EnvID: f.in.Server.Bootstrap.EnvID,
+			AccessTokenTTLSeconds: 600, AbsoluteTimeoutMinutes: 120, IdleTimeoutEnabled: true, IdleTimeoutMinutes: 30, UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		silent := func() authz {
+			a := goodAuthz()
+			a.extra = url.Values{"prompt": {"none"}}
+			return a
+		}
+		wantCode := func(what, cookie string) {
+			t.Helper()
+			r := f.authorize(t, silent(), cookie)
+			if u, err := url.Parse(r.location); r.status != http.StatusSeeOther || err != nil || u.Query().Get("code") == "" {
+				t.Fatalf("%s: %d %q, want a code", what, r.status, r.location)
+			}
+		}
+
+		// Idle: used every 20 minutes the session lives; left alone for 31
+		// minutes it does not.
+		_, _, idle := f.signIn(t)
+		f.clk.Set(t0.Add(20 * time.Minute))
+		wantCode("20 minutes in", idle)
+		f.clk.Set(t0.Add(51 * time.Minute))
+		wantErrorRedirect(t, f, "31 minutes idle", f.authorize(t, silent(), idle), appCB, "st-123", "login_required")
+		f.loginRequest(t, f.authorize(t, goodAuthz(), idle))
+
+		// Absolute: kept busy, the session still ends two hours after it began.
+		start := f.clk.Now()
+		_, _, busy := f.signIn(t)
+		for m := 20; m < 120; m += 20 {
+			f.clk.Set(start.Add(time.Duration(m) * time.Minute))
+			wantCode(fmt.Sprintf("%d minutes in, busy", m), busy)
+		}
+		f.clk.Set(start.Add(121 * time.Minute))
+		wantErrorRedirect(t, f, "past the absolute timeout", f.authorize(t, silent(), busy), appCB, "st-123", "login_required")
+		f.loginRequest(t, f.authorize(t, goodAuthz(), busy))
+	})
 }
