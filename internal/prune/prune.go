@@ -1,8 +1,8 @@
 // Package prune deletes what Gatehouse no longer needs, in the background
 // of every server: expired sign-ins, codes, links and authorization
 // requests soon after they expire, ended sessions and used or revoked
-// refresh tokens after a retention, and authentication log entries after
-// theirs (--auth-log-retention). Deletes run in small batches, each its own
+// refresh tokens and delivered (or given up) emails after a retention, and
+// authentication log entries after theirs (--auth-log-retention). Deletes run in small batches, each its own
 // statement, so none holds a lock for long; several nodes may prune the
 // same database at once (a row deleted twice is simply gone).
 package prune
@@ -91,6 +91,7 @@ func (p *Pruner) Once(ctx context.Context) (int64, error) {
 		{store.PruneRefreshTokens, now.Add(-sessions)},
 		{store.PruneSessions, now.Add(-sessions)},
 		{store.PruneAuthLog, now.Add(-authLog)},
+		{store.PruneEmails, now.Add(-sessions)},
 	} {
 		n, err := p.drain(ctx, k.kind, k.cutoff)
 		total += n

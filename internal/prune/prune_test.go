@@ -34,7 +34,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // seed is one row of each kind, made at the clock's time.
 type seed struct {
-	flow, challenge, reset, attempt string
+	flow, challenge, reset, attempt, sent, queued string
 }
 
 var n int
@@ -60,6 +60,14 @@ func seedRows(t *testing.T, ctx context.Context, in *servertest.Instance, clk *c
 	}
 	if err := q.AddAuthAttempt(ctx, &store.AuthAttempt{ID: s.attempt, EnvID: env, CreatedAt: now, Method: "password", Outcome: "failure"}); err != nil {
 		t.Fatal(err)
+	}
+	// An email delivered at once, and one never delivered (still queued).
+	s.sent, s.queued = fmt.Sprintf("eml_sent%d", n), fmt.Sprintf("eml_queued%d", n)
+	for _, m := range []*store.Email{{ID: s.sent, SentAt: now}, {ID: s.queued}} {
+		m.EnvID, m.To, m.Subject, m.Body, m.Kind, m.CreatedAt = env, "p@x.example", "s", "b", "invitation", now
+		if err := q.AddEmail(ctx, m); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return s
 }
@@ -124,20 +132,25 @@ func TestPrune(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if deleted < 5*4+1 {
-			t.Errorf("deleted %d rows, want at least %d", deleted, 5*4+1)
+		if deleted < 5*5+1 {
+			t.Errorf("deleted %d rows, want at least %d", deleted, 5*5+1)
 		}
 		for _, s := range old {
 			for _, c := range [][3]string{{"login_flows", "id", s.flow}, {"login_challenges", "id", s.challenge},
-				{"password_resets", "token_hash", s.reset}, {"auth_attempts", "id", s.attempt}} {
+				{"password_resets", "token_hash", s.reset}, {"auth_attempts", "id", s.attempt}, {"emails", "id", s.sent}} {
 				if count(t, in, c[0], c[1], c[2]) != 0 {
 					t.Errorf("old %s %s survived", c[0], c[2])
 				}
 			}
+			// Never delivered and not given up: the worker still owns it.
+			if count(t, in, "emails", "id", s.queued) != 1 {
+				t.Errorf("an undelivered email %s was deleted", s.queued)
+			}
 		}
 		// Yesterday's flow and codes had expired: gone; its log entry stays.
-		if count(t, in, "login_flows", "id", recent.flow) != 0 || count(t, in, "auth_attempts", "id", recent.attempt) != 1 {
-			t.Error("yesterday's rows: expired flow kept or log entry deleted")
+		if count(t, in, "login_flows", "id", recent.flow) != 0 || count(t, in, "auth_attempts", "id", recent.attempt) != 1 ||
+			count(t, in, "emails", "id", recent.sent) != 1 {
+			t.Error("yesterday's rows: expired flow kept, or log entry or delivered email deleted")
 		}
 		for _, c := range [][3]string{{"login_flows", "id", live.flow}, {"login_challenges", "id", live.challenge},
 			{"password_resets", "token_hash", live.reset}, {"auth_attempts", "id", live.attempt}} {

@@ -20,6 +20,7 @@ const (
 	PruneRefreshTokens   = "refresh_tokens"   // rotated or revoked refresh tokens
 	PruneSessions        = "sessions"         // ended or timed-out sessions, with their grants and tokens (cascade)
 	PruneAuthLog         = "auth_attempts"    // authentication log entries
+	PruneEmails          = "emails"           // emails delivered or given up on (their links are long dead)
 )
 
 // pruneStatements delete up to $3 rows of env $1 older than $2.
@@ -44,6 +45,8 @@ var pruneStatements = map[string]string{
 		(SELECT id FROM sessions WHERE env_id = $1 AND (revoked_at < $2 OR idle_expires_at < $2 OR absolute_expires_at < $2) LIMIT $3)`,
 	PruneAuthLog: `DELETE FROM auth_attempts WHERE id IN
 		(SELECT id FROM auth_attempts WHERE env_id = $1 AND created_at < $2 LIMIT $3)`,
+	PruneEmails: `DELETE FROM emails WHERE id IN
+		(SELECT id FROM emails WHERE env_id = $1 AND (sent_at < $2 OR given_up_at < $2) LIMIT $3)`,
 }
 
 // PruneBatch deletes up to limit rows of a prune kind older than cutoff and
