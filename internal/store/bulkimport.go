@@ -129,48 +129,11 @@ func (q *Q) attachImportMemberships(ctx context.Context, envID string, users []*
 	if err != nil {
 		return mapErr(err)
 	}
-	type key struct{ org, user string }
-	index := map[key]*Membership{}
-	for rows.Next() {
-		m := &Membership{EnvID: envID, Roles: []RoleRef{}}
-		var meta string
-		var inviter sql.NullString
-		var created, updated int64
-		var accepted, expires, resent sql.NullInt64
-		if err := rows.Scan(&m.OrgID, &m.UserID, &m.Status, &meta, &inviter, &created, &updated, &accepted, &expires,
-			&resent, &m.ResentCount); err != nil {
-			rows.Close()
-			return mapErr(err)
-		}
-		m.Metadata, m.InviterEmail = decodeMap(meta), ptrString(inviter)
-		m.CreatedAt, m.UpdatedAt = fromMicros(created), fromMicros(updated)
-		m.AcceptedAt, m.ExpiresAt, m.ResentAt = fromMicros(accepted.Int64), fromMicros(expires.Int64), fromMicros(resent.Int64)
-		byUser[m.UserID].Memberships = append(byUser[m.UserID].Memberships, m)
-		index[key{m.OrgID, m.UserID}] = m
-	}
-	err = rows.Err()
-	rows.Close()
+	index, err := collectMemberships(rows, envID, byUser, false)
 	if err != nil {
-		return mapErr(err)
+		return err
 	}
-	rrows, err := q.query(ctx, `SELECT mr.org_id, mr.user_id, r.id, r.name, r.display_name
-		FROM membership_roles mr JOIN roles r ON r.id = mr.role_id AND r.env_id = mr.env_id
-		WHERE mr.env_id = $1 AND `+q.inKeys("mr.user_id", 2)+` ORDER BY r.name`, args...)
-	if err != nil {
-		return mapErr(err)
-	}
-	defer rrows.Close()
-	for rrows.Next() {
-		var org, user string
-		var r RoleRef
-		if err := rrows.Scan(&org, &user, &r.ID, &r.Name, &r.DisplayName); err != nil {
-			return mapErr(err)
-		}
-		if m := index[key{org, user}]; m != nil {
-			m.Roles = append(m.Roles, r)
-		}
-	}
-	return mapErr(rrows.Err())
+	return q.attachMembershipRoles(ctx, index, q.inKeys("mr.user_id", 2), args)
 }
 
 // OrganizationsByExternalIDs returns the organizations with these external

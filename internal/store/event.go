@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -64,8 +65,16 @@ func (q *Q) AddEmail(ctx context.Context, m *Email) error {
 
 // ListEmails returns queued and sent emails, newest last.
 func (q *Q) ListEmails(ctx context.Context, envID string, p Page) ([]*Email, error) {
-	rows, err := q.query(ctx, `SELECT id, env_id, to_addr, subject, body_text, kind, created_at, COALESCE(sent_at, 0) FROM emails
+	rows, err := q.query(ctx, `SELECT `+emailColumns+` FROM emails
 		WHERE env_id = $1 AND id > $2 ORDER BY id LIMIT $3`, envID, p.AfterID, p.Limit)
+	return scanEmails(rows, err)
+}
+
+// emailColumns are the columns scanEmails reads, in its order.
+const emailColumns = `id, env_id, to_addr, subject, body_text, kind, created_at, COALESCE(sent_at, 0)`
+
+// scanEmails reads the rows of a query selecting emailColumns.
+func scanEmails(rows *sql.Rows, err error) ([]*Email, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}

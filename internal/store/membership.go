@@ -112,46 +112,66 @@ func (q *Q) attachMemberships(ctx context.Context, envID string, users []*User) 
 	if err != nil {
 		return mapErr(err)
 	}
-	type key struct{ org, user string }
-	index := map[key]*Membership{}
+	index, err := collectMemberships(rows, envID, byUser, true)
+	if err != nil {
+		return err
+	}
+	return q.attachMembershipRoles(ctx, index, "mr.user_id IN ("+in+")", args)
+}
+
+// memberKey identifies a membership: organization and user.
+type memberKey struct{ org, user string }
+
+// collectMemberships reads memberships rows (the columns attachMemberships
+// selects, with o.display_name last when withOrgName) into their users'
+// Memberships, and closes rows. It returns them by memberKey for
+// attachMembershipRoles.
+func collectMemberships(rows *sql.Rows, envID string, byUser map[string]*User, withOrgName bool) (map[memberKey]*Membership, error) {
+	defer rows.Close()
+	index := map[memberKey]*Membership{}
 	for rows.Next() {
 		m := &Membership{EnvID: envID, Roles: []RoleRef{}}
 		var meta string
 		var inviter sql.NullString
 		var created, updated int64
 		var accepted, expires, resent sql.NullInt64
-		if err := rows.Scan(&m.OrgID, &m.UserID, &m.Status, &meta, &inviter, &created, &updated, &accepted, &expires,
-			&resent, &m.ResentCount, &m.OrgName); err != nil {
-			rows.Close()
-			return mapErr(err)
+		dest := []any{&m.OrgID, &m.UserID, &m.Status, &meta, &inviter, &created, &updated, &accepted, &expires,
+			&resent, &m.ResentCount}
+		if withOrgName {
+			dest = append(dest, &m.OrgName)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, mapErr(err)
 		}
 		m.Metadata, m.InviterEmail = decodeMap(meta), ptrString(inviter)
 		m.CreatedAt, m.UpdatedAt = fromMicros(created), fromMicros(updated)
 		m.AcceptedAt, m.ExpiresAt, m.ResentAt = fromMicros(accepted.Int64), fromMicros(expires.Int64), fromMicros(resent.Int64)
 		byUser[m.UserID].Memberships = append(byUser[m.UserID].Memberships, m)
-		index[key{m.OrgID, m.UserID}] = m
+		index[memberKey{m.OrgID, m.UserID}] = m
 	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return mapErr(err)
-	}
-	rows.Close()
-	rrows, err := q.query(ctx, `SELECT mr.org_id, mr.user_id, r.id, r.name, r.display_name
+	return index, mapErr(rows.Err())
+}
+
+// attachMembershipRoles adds their roles (by name) to the memberships in
+// index, reading membership_roles for the users userFilter selects ($1 is
+// the environment, args its parameters).
+func (q *Q) attachMembershipRoles(ctx context.Context, index map[memberKey]*Membership, userFilter string, args []any) error {
+	rows, err := q.query(ctx, `SELECT mr.org_id, mr.user_id, r.id, r.name, r.display_name
 		FROM membership_roles mr JOIN roles r ON r.id = mr.role_id AND r.env_id = mr.env_id
-		WHERE mr.env_id = $1 AND mr.user_id IN (`+in+`) ORDER BY r.name`, args...)
+		WHERE mr.env_id = $1 AND `+userFilter+` ORDER BY r.name`, args...)
 	if err != nil {
 		return mapErr(err)
 	}
-	defer rrows.Close()
-	for rrows.Next() {
+	defer rows.Close()
+	for rows.Next() {
 		var org, user string
 		var r RoleRef
-		if err := rrows.Scan(&org, &user, &r.ID, &r.Name, &r.DisplayName); err != nil {
+		if err := rows.Scan(&org, &user, &r.ID, &r.Name, &r.DisplayName); err != nil {
 			return mapErr(err)
 		}
-		if m := index[key{org, user}]; m != nil {
+		if m := index[memberKey{org, user}]; m != nil {
 			m.Roles = append(m.Roles, r)
 		}
 	}
-	return mapErr(rrows.Err())
+	return mapErr(rows.Err())
 }
