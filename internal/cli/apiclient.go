@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/internal/importer"
 )
 
 // apiFlags are the connection flags of the commands that manage a running
@@ -186,4 +189,31 @@ func (e *apiError) Error() string {
 		}
 	}
 	return msg + ": " + strings.Join(parts, "; ")
+}
+
+// importerConn checks the flags and credentials with one token request and
+// returns the importer's connection (which import and export both use),
+// starting with that token and fetching a new one whenever the connection
+// asks for a fresh one; its workers may ask concurrently.
+func (a *apiFlags) importerConn(ctx context.Context) (*importer.Conn, error) {
+	first, err := a.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	tokens := func(ctx context.Context, fresh bool) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !fresh && first != nil {
+			tok := first.token
+			first = nil
+			return tok, nil
+		}
+		c, err := a.connect(ctx)
+		if err != nil {
+			return "", err
+		}
+		return c.token, nil
+	}
+	return importer.NewConn(strings.TrimRight(a.server, "/"), tokens), nil
 }

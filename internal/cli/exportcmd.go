@@ -2,20 +2,16 @@ package cli
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/exporter"
-	"github.com/gatehouse/gatehouse/internal/importer"
 )
 
 func newExportCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -53,26 +49,10 @@ go to stderr. docs/export.md describes the format.`,
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 		defer stop()
-		first, err := api.connect(ctx)
+		conn, err := api.importerConn(ctx)
 		if err != nil {
 			return err
 		}
-		var mu sync.Mutex
-		tokens := func(ctx context.Context, fresh bool) (string, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if !fresh && first != nil {
-				tok := first.token
-				first = nil
-				return tok, nil
-			}
-			c, err := api.connect(ctx)
-			if err != nil {
-				return "", err
-			}
-			return c.token, nil
-		}
-		conn := importer.NewConn(strings.TrimRight(api.server, "/"), tokens)
 		conn.Notice = func(s string) { fmt.Fprintln(stderr, "export: "+s) }
 		cfg := exporter.Config{Conn: conn, IncludePasswordHashes: hashes, PageSize: pageSize, Progress: stderr}
 		var sum *exporter.Summary

@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -72,26 +70,11 @@ when any row failed.`,
 		ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 		defer stop()
 		// Check the flags and credentials before reading anything.
-		first, err := api.connect(ctx)
+		conn, err := api.importerConn(ctx)
 		if err != nil {
 			return err
 		}
-		var mu sync.Mutex // workers renew the token concurrently
-		tokens := func(ctx context.Context, fresh bool) (string, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if !fresh && first != nil {
-				tok := first.token
-				first = nil
-				return tok, nil
-			}
-			c, err := api.connect(ctx)
-			if err != nil {
-				return "", err
-			}
-			return c.token, nil
-		}
-		cfg.Conn = importer.NewConn(strings.TrimRight(api.server, "/"), tokens)
+		cfg.Conn = conn
 		if rateFlag > 0 {
 			cfg.Conn.Rate = rate.NewLimiter(rate.Limit(rateFlag), 1)
 		}
