@@ -50,6 +50,7 @@ secret once.`,
 	fs.StringVar(&cfg.Legacy.SubjectClaim, "legacy-subject-claim", "external_id", "how a legacy token finds its user: external_id (its sub) or email (its email claim)")
 	fs.StringVar(&cfg.BreachedPasswordsURL, "breached-passwords-url", "", "Have I Been Pwned-compatible range API that new passwords are checked against, e.g. https://api.pwnedpasswords.com (only 5 hex digits of the SHA-1 are sent; default: no check)")
 	fs.DurationVar(&cfg.AuthLogRetention, "auth-log-retention", cfg.AuthLogRetention, "how long authentication log entries are kept (at least 1h)")
+	fs.DurationVar(&cfg.EventRetention, "event-retention", cfg.EventRetention, "how long events (the outbox of writes, for webhooks and audit) are kept (at least 1h)")
 	fs.DurationVar(&cfg.KeysReloadInterval, "keys-reload-interval", cfg.KeysReloadInterval, "how often this node rereads the signing keys, to see rotations made through other nodes (at most 5m)")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated IPs and CIDR ranges of reverse proxies whose X-Forwarded-For/Forwarded give the client address (default: none)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json or text")
@@ -65,7 +66,8 @@ secret once.`,
 		{"legacy-issuer", "GATEHOUSE_LEGACY_ISSUER"}, {"legacy-jwks-url", "GATEHOUSE_LEGACY_JWKS_URL"},
 		{"legacy-hs-secret", "GATEHOUSE_LEGACY_HS_SECRET"}, {"legacy-audience", "GATEHOUSE_LEGACY_AUDIENCE"},
 		{"legacy-subject-claim", "GATEHOUSE_LEGACY_SUBJECT_CLAIM"}, {"breached-passwords-url", "GATEHOUSE_BREACHED_PASSWORDS_URL"},
-		{"trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES"}, {"auth-log-retention", "GATEHOUSE_AUTH_LOG_RETENTION"}, {"keys-reload-interval", "GATEHOUSE_KEYS_RELOAD_INTERVAL"},
+		{"trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES"}, {"auth-log-retention", "GATEHOUSE_AUTH_LOG_RETENTION"},
+		{"event-retention", "GATEHOUSE_EVENT_RETENTION"}, {"keys-reload-interval", "GATEHOUSE_KEYS_RELOAD_INTERVAL"},
 		{"log-format", "GATEHOUSE_LOG_FORMAT"}, {"log-level", "GATEHOUSE_LOG_LEVEL"},
 	} {
 		env.bind(b[0], b[1])

@@ -62,6 +62,11 @@ type Config struct {
 	// before the background pruner deletes them.
 	AuthLogRetention time.Duration
 
+	// EventRetention is how long outbox events (the writes recorded for
+	// webhooks and audit) are kept before the background pruner deletes
+	// them.
+	EventRetention time.Duration
+
 	// BreachedPasswordsURL is a Have I Been Pwned-compatible range API
 	// (e.g. https://api.pwnedpasswords.com) that new passwords are checked
 	// against; empty checks none. Only the first 5 hex digits of a
@@ -93,6 +98,7 @@ func Defaults() Config {
 		APIRateLimit: 2000, APIRateBurst: 4000, ShutdownTimeout: 30 * time.Second,
 		MailFrom: "Gatehouse <no-reply@localhost>", LogFormat: "json", LogLevel: "info",
 		AuthLogRetention:   90 * 24 * time.Hour,
+		EventRetention:     90 * 24 * time.Hour,
 		KeysReloadInterval: 30 * time.Second,
 	}
 }
@@ -174,6 +180,9 @@ func (c *Config) Resolve() error {
 	c.checkBreachedPasswordsURL(bad)
 	if c.AuthLogRetention < time.Hour {
 		bad("--auth-log-retention %s: must be at least 1h", c.AuthLogRetention)
+	}
+	if c.EventRetention < time.Hour {
+		bad("--event-retention %s: must be at least 1h", c.EventRetention)
 	}
 	// A retiring key outlives the longest token by 6 minutes, 5 of them
 	// for nodes that have not reloaded yet (signing.RemovalMargin).

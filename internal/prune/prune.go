@@ -1,10 +1,11 @@
 // Package prune deletes what Gatehouse no longer needs, in the background
 // of every server: expired sign-ins, codes, links and authorization
 // requests soon after they expire, ended sessions and used or revoked
-// refresh tokens and delivered (or given up) emails after a retention, and
-// authentication log entries after theirs (--auth-log-retention). Deletes run in small batches, each its own
-// statement, so none holds a lock for long; several nodes may prune the
-// same database at once (a row deleted twice is simply gone).
+// refresh tokens and delivered (or given up) emails after a retention,
+// authentication log entries after theirs (--auth-log-retention) and
+// events after theirs (--event-retention). Deletes run in small batches,
+// each its own statement, so none holds a lock for long; several nodes may
+// prune the same database at once (a row deleted twice is simply gone).
 package prune
 
 import (
@@ -19,6 +20,10 @@ import (
 const (
 	DefaultInterval         = 10 * time.Minute
 	DefaultAuthLogRetention = 90 * 24 * time.Hour
+	// DefaultEventRetention keeps the outbox of writes (events) about as
+	// long as the authentication log, long enough for audit and for a
+	// consumer that was down for weeks to catch up.
+	DefaultEventRetention = 90 * 24 * time.Hour
 	// DefaultSessionRetention keeps ended sessions (and their refresh
 	// tokens) readable through the SessionService for a while.
 	DefaultSessionRetention = 30 * 24 * time.Hour
@@ -38,6 +43,7 @@ type Pruner struct {
 	// Zero fields take the defaults above.
 	Interval         time.Duration
 	AuthLogRetention time.Duration
+	EventRetention   time.Duration
 	SessionRetention time.Duration
 	Batch            int
 }
@@ -71,6 +77,10 @@ func (p *Pruner) Once(ctx context.Context) (int64, error) {
 	if authLog <= 0 {
 		authLog = DefaultAuthLogRetention
 	}
+	events := p.EventRetention
+	if events <= 0 {
+		events = DefaultEventRetention
+	}
 	sessions := p.SessionRetention
 	if sessions <= 0 {
 		sessions = DefaultSessionRetention
@@ -92,6 +102,7 @@ func (p *Pruner) Once(ctx context.Context) (int64, error) {
 		{store.PruneSessions, now.Add(-sessions)},
 		{store.PruneAuthLog, now.Add(-authLog)},
 		{store.PruneEmails, now.Add(-sessions)},
+		{store.PruneEvents, now.Add(-events)},
 	} {
 		n, err := p.drain(ctx, k.kind, k.cutoff)
 		total += n

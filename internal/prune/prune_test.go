@@ -34,7 +34,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // seed is one row of each kind, made at the clock's time.
 type seed struct {
-	flow, challenge, reset, attempt, sent, queued string
+	flow, challenge, reset, attempt, sent, queued, event string
 }
 
 var n int
@@ -45,7 +45,8 @@ func seedRows(t *testing.T, ctx context.Context, in *servertest.Instance, clk *c
 	now := clk.Now()
 	env := in.Server.Bootstrap.EnvID
 	q := in.Server.Store().Q()
-	s := seed{flow: fmt.Sprintf("lgf_%d", n), challenge: fmt.Sprintf("lch_%d", n), reset: fmt.Sprintf("reset%d", n), attempt: fmt.Sprintf("att_%d", n)}
+	s := seed{flow: fmt.Sprintf("lgf_%d", n), challenge: fmt.Sprintf("lch_%d", n), reset: fmt.Sprintf("reset%d", n), attempt: fmt.Sprintf("att_%d", n),
+		event: fmt.Sprintf("evt_prune%d", n)}
 	if err := q.CreateLoginFlow(ctx, &store.LoginFlow{ID: s.flow, EnvID: env, CookieHash: "cookie" + s.flow, Data: "{}",
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(30 * time.Minute)}); err != nil {
 		t.Fatal(err)
@@ -59,6 +60,9 @@ func seedRows(t *testing.T, ctx context.Context, in *servertest.Instance, clk *c
 		t.Fatal(err)
 	}
 	if err := q.AddAuthAttempt(ctx, &store.AuthAttempt{ID: s.attempt, EnvID: env, CreatedAt: now, Method: "password", Outcome: "failure"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.AddEvent(ctx, &store.Event{ID: s.event, EnvID: env, Type: "user.updated", ObjectID: userID, Payload: "{}", CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	// An email delivered at once, and one never delivered (still queued).
@@ -132,12 +136,13 @@ func TestPrune(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if deleted < 5*5+1 {
-			t.Errorf("deleted %d rows, want at least %d", deleted, 5*5+1)
+		if deleted < 5*6+1 {
+			t.Errorf("deleted %d rows, want at least %d", deleted, 5*6+1)
 		}
 		for _, s := range old {
 			for _, c := range [][3]string{{"login_flows", "id", s.flow}, {"login_challenges", "id", s.challenge},
-				{"password_resets", "token_hash", s.reset}, {"auth_attempts", "id", s.attempt}, {"emails", "id", s.sent}} {
+				{"password_resets", "token_hash", s.reset}, {"auth_attempts", "id", s.attempt}, {"emails", "id", s.sent},
+				{"events", "id", s.event}} {
 				if count(t, in, c[0], c[1], c[2]) != 0 {
 					t.Errorf("old %s %s survived", c[0], c[2])
 				}
@@ -149,11 +154,11 @@ func TestPrune(t *testing.T) {
 		}
 		// Yesterday's flow and codes had expired: gone; its log entry stays.
 		if count(t, in, "login_flows", "id", recent.flow) != 0 || count(t, in, "auth_attempts", "id", recent.attempt) != 1 ||
-			count(t, in, "emails", "id", recent.sent) != 1 {
-			t.Error("yesterday's rows: expired flow kept, or log entry or delivered email deleted")
+			count(t, in, "emails", "id", recent.sent) != 1 || count(t, in, "events", "id", recent.event) != 1 {
+			t.Error("yesterday's rows: expired flow kept, or log entry, delivered email or event deleted")
 		}
 		for _, c := range [][3]string{{"login_flows", "id", live.flow}, {"login_challenges", "id", live.challenge},
-			{"password_resets", "token_hash", live.reset}, {"auth_attempts", "id", live.attempt}} {
+			{"password_resets", "token_hash", live.reset}, {"auth_attempts", "id", live.attempt}, {"events", "id", live.event}} {
 			if count(t, in, c[0], c[1], c[2]) != 1 {
 				t.Errorf("live %s %s was deleted", c[0], c[2])
 			}
@@ -169,6 +174,16 @@ func TestPrune(t *testing.T) {
 		// Nothing left to do the second time.
 		if again, err := p.Once(ctx); err != nil || again != 0 {
 			t.Errorf("second run: %d %v", again, err)
+		}
+		// A shorter --event-retention (12h) takes yesterday's event and
+		// leaves the one made now, and the log entry beside it.
+		p.EventRetention = 12 * time.Hour
+		if _, err := p.Once(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if count(t, in, "events", "id", recent.event) != 0 || count(t, in, "events", "id", live.event) != 1 ||
+			count(t, in, "auth_attempts", "id", recent.attempt) != 1 {
+			t.Error("event retention 12h: yesterday's event kept, or today's event or yesterday's log entry deleted")
 		}
 		clk.Advance(-91 * 24 * time.Hour) // the clock is shared by the sub-tests
 	})

@@ -222,7 +222,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		handler: httpx.Middleware(log, now, httpx.WithClientIP(proxies, mux)),
 		mailer:  &mail.Worker{Store: st, EnvID: env.ID, SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, Now: now, Log: log, Dev: cfg.Dev},
 		Pruner: &prune.Pruner{Store: st, EnvID: env.ID, Now: now, Log: log.With("component", "prune"),
-			AuthLogRetention: cfg.AuthLogRetention},
+			AuthLogRetention: cfg.AuthLogRetention, EventRetention: cfg.EventRetention},
 	}, nil
 }
 

@@ -21,6 +21,7 @@ const (
 	PruneSessions        = "sessions"         // ended or timed-out sessions, with their grants and tokens (cascade)
 	PruneAuthLog         = "auth_attempts"    // authentication log entries
 	PruneEmails          = "emails"           // emails delivered or given up on (their links are long dead)
+	PruneEvents          = "events"           // outbox events past their retention
 )
 
 // pruneStatements delete up to $3 rows of env $1 older than $2.
@@ -47,6 +48,11 @@ var pruneStatements = map[string]string{
 		(SELECT id FROM auth_attempts WHERE env_id = $1 AND created_at < $2 LIMIT $3)`,
 	PruneEmails: `DELETE FROM emails WHERE id IN
 		(SELECT id FROM emails WHERE env_id = $1 AND (sent_at < $2 OR given_up_at < $2) LIMIT $3)`,
+	// Events have no delivery state: nothing dispatches them (no webhook
+	// sender yet), readers page through them by id, so age alone decides.
+	// A webhook sender that marks deliveries must add its condition here.
+	PruneEvents: `DELETE FROM events WHERE id IN
+		(SELECT id FROM events WHERE env_id = $1 AND created_at < $2 LIMIT $3)`,
 }
 
 // PruneBatch deletes up to limit rows of a prune kind older than cutoff and
