@@ -43,6 +43,9 @@ type ExportOrg struct {
 	Roles []ExportRole
 	// DefaultMemberRole is the organization's own default member role.
 	DefaultMemberRole string
+	// SessionPolicy is the organization's own session policy; nil when it
+	// follows the environment's.
+	SessionPolicy *store.OrgSessionPolicy
 }
 
 // ExportUser is a user (with memberships) as the export writes it.
@@ -147,13 +150,17 @@ func (s *Service) ExportOrganizations(ctx context.Context, p PageRequest) ([]Exp
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
+	policies, err := q.OrgSessionPolicies(ctx, s.EnvID, ids)
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
 	byOrg := map[string][]*store.Role{}
 	for _, r := range roles {
 		byOrg[r.OrgID] = append(byOrg[r.OrgID], r)
 	}
 	out := make([]ExportOrg, len(res.Items))
 	for i, o := range res.Items {
-		eo := ExportOrg{Organization: o}
+		eo := ExportOrg{Organization: o, SessionPolicy: policies[o.ID]}
 		if eo.Roles, err = s.exportRoles(ctx, q, byOrg[o.ID], defaults[o.ID]); err != nil {
 			return nil, PageInfo{}, err
 		}

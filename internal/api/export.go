@@ -37,9 +37,15 @@ func (h *exportAPI) ExportOrganizations(ctx context.Context, req *connect.Reques
 	}
 	out := &gatehousev1.ExportOrganizationsResponse{NextPageToken: page.NextToken, TotalSize: page.Total}
 	for _, o := range orgs {
-		out.Organizations = append(out.Organizations, &gatehousev1.ExportOrganization{Id: o.ID, ExternalId: deref(o.ExternalID),
+		eo := &gatehousev1.ExportOrganization{Id: o.ID, ExternalId: deref(o.ExternalID),
 			DisplayName: o.DisplayName, Metadata: o.Metadata, Roles: exportRoles(o.Roles), DefaultMemberRole: o.DefaultMemberRole,
-			Slug: deref(o.Slug), LogoUrl: deref(o.LogoURL), RegionCode: o.RegionCode})
+			Slug: deref(o.Slug), LogoUrl: deref(o.LogoURL), RegionCode: o.RegionCode, Features: o.Features}
+		if p := o.SessionPolicy; p != nil {
+			eo.SessionPolicy = &gatehousev1.ExportSessionPolicy{AbsoluteTimeout: p.AbsoluteTimeout,
+				AbsoluteTimeoutUnit: p.AbsoluteTimeoutUnit, IdleTimeoutEnabled: p.IdleTimeoutEnabled, IdleTimeout: p.IdleTimeout,
+				IdleTimeoutUnit: p.IdleTimeoutUnit}
+		}
+		out.Organizations = append(out.Organizations, eo)
 	}
 	return connect.NewResponse(out), nil
 }

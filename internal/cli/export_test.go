@@ -44,11 +44,15 @@ func seedForExport(t *testing.T, in *servertest.Instance, dir string) string {
 	mustDo(t, in, tok, "POST", "/api/v1/roles", `{"name":"editor","display_name":"Editor","extends":"viewer","permissions":["projects:write"]}`)
 	mustDo(t, in, tok, "POST", "/api/v1/roles", `{"name":"owner","display_name":"Owner","extends":"editor","permissions":["billing:manage","projects:read"]}`)
 	mustDo(t, in, tok, "PATCH", "/api/v1/roles:set_defaults", `{"default_member_role":"viewer"}`)
-	mustDo(t, in, tok, "POST", "/api/v1/organizations", `{"display_name":"Megasoft Inc","external_id":"org_123","metadata":{"plan":"enterprise","seats":"40"},
+	mega := mustDo(t, in, tok, "POST", "/api/v1/organizations", `{"display_name":"Megasoft Inc","external_id":"org_123","metadata":{"plan":"enterprise","seats":"40"},
 		"slug":"megasoft","logo_url":"https://cdn.example.com/megasoft.png","region_code":"EU"}`)
+	megaID := mega["organization"].(map[string]any)["id"].(string)
+	mustDo(t, in, tok, "PATCH", "/api/v1/organizations/"+megaID+"/settings", `{"features":[{"name":"sso","enabled":true},{"name":"dir_sync","enabled":false}]}`)
 	mustDo(t, in, tok, "POST", "/api/v1/organizations", `{"display_name":"Acme Corp","external_id":"org_456"}`)
 	plain := mustDo(t, in, tok, "POST", "/api/v1/organizations", `{"display_name":"No Key Ltd","metadata":{"region":"eu"}}`)
 	plainID := plain["organization"].(map[string]any)["id"].(string)
+	mustDo(t, in, tok, "PATCH", "/api/v1/organizations/"+plainID+"/session-policy", `{"policy_source":"CUSTOM","absolute_session_timeout":7,
+		"absolute_session_timeout_unit":"DAYS","idle_session_timeout_enabled":true,"idle_session_timeout":2,"idle_session_timeout_unit":"HOURS"}`)
 	mustDo(t, in, tok, "POST", "/api/v1/organizations/org_456/roles", `{"name":"auditor","display_name":"Auditor","description":"Reads billing","extends":"viewer","permissions":["billing:manage"]}`)
 	mustDo(t, in, tok, "PATCH", "/api/v1/organizations/org_456/roles:set_defaults", `{"default_member_role":"auditor"}`)
 
@@ -124,7 +128,7 @@ func TestExportRoundTrip(t *testing.T) {
 			`{"type":"permission","name":"billing:manage","description":"Manage billing"}`,
 			`{"type":"role","name":"editor","display_name":"Editor","extends":"viewer","permissions":["projects:write"]}`,
 			`"name":"viewer","display_name":"Viewer","description":"Sees projects","permissions":["projects:read"],"default_member":true}`,
-			`{"type":"organization","id":"` + plainID + `","display_name":"No Key Ltd","metadata":{"region":"eu"}}`,
+			`{"type":"organization","id":"` + plainID + `","display_name":"No Key Ltd","metadata":{"region":"eu"},"session_policy":{"absolute_timeout":7,"absolute_timeout_unit":"DAYS","idle_timeout_enabled":true,"idle_timeout":2,"idle_timeout_unit":"HOURS"}}`,
 			`"roles":[{"name":"auditor","display_name":"Auditor","description":"Reads billing","extends":"viewer","permissions":["billing:manage"],"default_member":true}],"default_member_role":"auditor"}`,
 			`{"organization_id":"` + plainID + `","roles":["admin","editor"],"metadata":{"since":"2020"}}`,
 			`"password_hash":"$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a"`,
@@ -132,7 +136,7 @@ func TestExportRoundTrip(t *testing.T) {
 			`"password_hash":"$argon2id$`,
 			`"phone_number":"+14155550100","preferred_username":"jdoe","picture":"https://cdn.example.com/jdoe.png","gender":"male","groups":["eng","admins"],"profile_metadata":{"team":"core"},"custom_attributes":{"badge":"42","floor":"3"}}`,
 			`"phone_number":"+33123456789","groups":["ops"],"custom_attributes":{"desk":"7"}}`,
-			`{"type":"organization","external_id":"org_123","display_name":"Megasoft Inc","metadata":{"plan":"enterprise","seats":"40"},"slug":"megasoft","logo_url":"https://cdn.example.com/megasoft.png","region_code":2}`,
+			`{"type":"organization","external_id":"org_123","display_name":"Megasoft Inc","metadata":{"plan":"enterprise","seats":"40"},"slug":"megasoft","logo_url":"https://cdn.example.com/megasoft.png","region_code":2,"features":{"dir_sync":false,"sso":true}}`,
 		} {
 			if !strings.Contains(withHashes, want) {
 				t.Errorf("export of A lacks %s\n%s", want, withHashes)
@@ -155,6 +159,8 @@ func TestExportRoundTrip(t *testing.T) {
 		b := servertest.Start(t, servertest.Options{Postgres: strings.HasSuffix(t.Name(), "postgres")})
 		if code, out, errOut := importRun(t, b, dir, "--from", "gatehouse", filepath.Join(dir, "a.jsonl")); code != 0 {
 			t.Fatalf("import into B: exit %d\n%s\n%s", code, out, errOut)
+		} else if !strings.Contains(out, "organization settings: 2 updated, 0 unchanged, 0 failed") {
+			t.Errorf("import into B did not write the organizations' settings:\n%s", out)
 		}
 		fromB := exportTo(t, b, filepath.Join(dir, "b.jsonl"), "--include-password-hashes")
 		if got, want := sortedLines(fromB), sortedLines(withHashes); !slices.Equal(got, want) {
@@ -164,6 +170,9 @@ func TestExportRoundTrip(t *testing.T) {
 		// Importing the same file again changes nothing.
 		_, out, _ := importRun(t, b, dir, "--from", "gatehouse", filepath.Join(dir, "a.jsonl"))
 		wantSummary(t, "second import into B", out, [4]int{0, 0, 3, 0}, [4]int{0, 0, 4, 0})
+		if !strings.Contains(out, "organization settings: 0 updated, 2 unchanged, 0 failed") {
+			t.Errorf("the second import into B changed organizations' settings:\n%s", out)
+		}
 
 		// A changed profile field alone makes the user UPDATED, and B then
 		// holds the new value.

@@ -69,6 +69,10 @@ type (
 		Slug              string            `json:"slug,omitempty"`
 		LogoURL           string            `json:"logo_url,omitempty"`
 		RegionCode        int32             `json:"region_code,omitempty"`
+		// The organization's settings, after the fields above so that
+		// files of earlier exports keep their lines' beginnings.
+		Features      map[string]bool         `json:"features,omitempty"`
+		SessionPolicy *importer.SessionPolicy `json:"session_policy,omitempty"`
 	}
 	membershipLine struct {
 		OrganizationExternalID string            `json:"organization_external_id,omitempty"`
@@ -182,7 +186,12 @@ func exportOrganizations(ctx context.Context, cfg Config, enc *json.Encoder, sum
 		for _, o := range res.GetOrganizations() {
 			line := organizationLine{Type: "organization", ExternalID: o.GetExternalId(), DisplayName: o.GetDisplayName(),
 				Metadata: o.GetMetadata(), DefaultMemberRole: o.GetDefaultMemberRole(), Slug: o.GetSlug(), LogoURL: o.GetLogoUrl(),
-				RegionCode: o.GetRegionCode()}
+				RegionCode: o.GetRegionCode(), Features: o.GetFeatures()}
+			if p := o.GetSessionPolicy(); p != nil {
+				line.SessionPolicy = &importer.SessionPolicy{AbsoluteTimeout: p.GetAbsoluteTimeout(),
+					AbsoluteTimeoutUnit: p.GetAbsoluteTimeoutUnit(), IdleTimeoutEnabled: p.GetIdleTimeoutEnabled(),
+					IdleTimeout: p.GetIdleTimeout(), IdleTimeoutUnit: p.GetIdleTimeoutUnit()}
+			}
 			if line.ExternalID == "" {
 				line.ID = o.GetId()
 			}

@@ -20,7 +20,8 @@ import (
 // JSONL: one object per line, "type" saying what it is:
 //
 //	{"type": "organization", "external_id": "org_123", "display_name": "Megasoft Inc", "metadata": {"plan": "enterprise"},
-//	 "slug": "megasoft", "logo_url": "https://example.com/logo.png", "region_code": 1}
+//	 "slug": "megasoft", "logo_url": "https://example.com/logo.png", "region_code": 1,
+//	 "features": {"sso": true}, "session_policy": {"absolute_timeout": 7, "absolute_timeout_unit": "DAYS"}}
 //	{"type": "user", "email": "user@example.com", "first_name": "John", "last_name": "Doe", "email_verified": true,
 //	 "external_id": "usr_987", "metadata": {"department": "engineering"},
 //	 "password_hash": "$2b$10$...", "phone_number": "+14155550100", "preferred_username": "jdoe",
@@ -69,6 +70,8 @@ type genericLine struct {
 	Slug               string              `json:"slug"`
 	LogoURL            string              `json:"logo_url"`
 	RegionCode         int32               `json:"region_code"`
+	Features           map[string]bool     `json:"features"`
+	SessionPolicy      *SessionPolicy      `json:"session_policy"`
 	Memberships        []struct {
 		OrganizationExternalID string         `json:"organization_external_id"`
 		OrganizationID         string         `json:"organization_id"`
@@ -128,7 +131,7 @@ func readGenericJSONL(d *Dataset, path string) error {
 			d.Organizations = append(d.Organizations, Organization{Source: src, ExternalID: strings.TrimSpace(g.ExternalID),
 				ID: strings.TrimSpace(g.ID), DisplayName: g.DisplayName, Metadata: stringMap(g.Metadata), Roles: g.Roles,
 				DefaultMemberRole: strings.TrimSpace(g.DefaultMemberRole), Slug: strings.TrimSpace(g.Slug),
-				LogoURL: strings.TrimSpace(g.LogoURL), RegionCode: g.RegionCode})
+				LogoURL: strings.TrimSpace(g.LogoURL), RegionCode: g.RegionCode, Features: g.Features, SessionPolicy: g.SessionPolicy})
 		case "permission":
 			d.Permissions = append(d.Permissions, Permission{Name: strings.TrimSpace(g.Name), Description: g.Description})
 		case "role":

@@ -26,6 +26,11 @@ type Organization struct {
 	Slug       string
 	LogoURL    string
 	RegionCode int32
+	// Features and SessionPolicy are the organization's settings (the
+	// gatehouse and generic JSONL formats carry them), written once the
+	// organizations exist (orgsettings.go).
+	Features      map[string]bool
+	SessionPolicy *SessionPolicy
 }
 
 // User is one user read from a source, in the migration guide's minimal

@@ -145,6 +145,11 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			return sum, err
 		}
 	}
+	after, err := r.afterUsers(ctx, d)
+	failures = append(failures, after...)
+	if err != nil {
+		return sum, err
+	}
 	sum.Failures = append(append([]Rejection{}, d.Rejected...), failures...)
 	if r.state != nil {
 		if err := r.state.remove(); err != nil {

@@ -101,3 +101,35 @@ func (q *Q) PasswordHashes(ctx context.Context, envID string, userIDs []string) 
 	}
 	return out, nil
 }
+
+// OrgSessionPolicies returns the own session policies of the listed
+// organizations that have one, by organization id; an organization
+// without one follows the environment's.
+func (q *Q) OrgSessionPolicies(ctx context.Context, envID string, orgIDs []string) (map[string]*OrgSessionPolicy, error) {
+	out := map[string]*OrgSessionPolicy{}
+	for _, args := range chunks(orgIDs, envID) {
+		rows, err := q.query(ctx, `SELECT env_id, org_id, absolute_timeout, absolute_timeout_unit, idle_timeout_enabled,
+			idle_timeout, idle_timeout_unit, updated_at FROM organization_session_policies WHERE env_id = $1 AND org_id IN (`+
+			placeholders(2, importChunk)+`)`, args...)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		for rows.Next() {
+			var p OrgSessionPolicy
+			var u int64
+			if err := rows.Scan(&p.EnvID, &p.OrgID, &p.AbsoluteTimeout, &p.AbsoluteTimeoutUnit, &p.IdleTimeoutEnabled,
+				&p.IdleTimeout, &p.IdleTimeoutUnit, &u); err != nil {
+				rows.Close()
+				return nil, mapErr(err)
+			}
+			p.UpdatedAt = fromMicros(u)
+			out[p.OrgID] = &p
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, mapErr(err)
+		}
+	}
+	return out, nil
+}

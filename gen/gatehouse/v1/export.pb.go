@@ -337,9 +337,15 @@ type ExportOrganization struct {
 	// environment role's name, or one of roles).
 	DefaultMemberRole string `protobuf:"bytes,6,opt,name=default_member_role,json=defaultMemberRole,proto3" json:"default_member_role,omitempty"`
 	// As scalekit.v1 Organization has them; empty (or 0) when unset.
-	Slug          string `protobuf:"bytes,7,opt,name=slug,proto3" json:"slug,omitempty"`
-	LogoUrl       string `protobuf:"bytes,8,opt,name=logo_url,json=logoUrl,proto3" json:"logo_url,omitempty"`
-	RegionCode    int32  `protobuf:"varint,9,opt,name=region_code,json=regionCode,proto3" json:"region_code,omitempty"`
+	Slug       string `protobuf:"bytes,7,opt,name=slug,proto3" json:"slug,omitempty"`
+	LogoUrl    string `protobuf:"bytes,8,opt,name=logo_url,json=logoUrl,proto3" json:"logo_url,omitempty"`
+	RegionCode int32  `protobuf:"varint,9,opt,name=region_code,json=regionCode,proto3" json:"region_code,omitempty"`
+	// The organization's feature switches (scalekit.v1 OrganizationSettings),
+	// by name; empty when none was ever set.
+	Features map[string]bool `protobuf:"bytes,10,rep,name=features,proto3" json:"features,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// The organization's own session policy; unset when it follows the
+	// environment's (APPLICATION).
+	SessionPolicy *ExportSessionPolicy `protobuf:"bytes,11,opt,name=session_policy,json=sessionPolicy,proto3" json:"session_policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -437,6 +443,101 @@ func (x *ExportOrganization) GetRegionCode() int32 {
 	return 0
 }
 
+func (x *ExportOrganization) GetFeatures() map[string]bool {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+func (x *ExportOrganization) GetSessionPolicy() *ExportSessionPolicy {
+	if x != nil {
+		return x.SessionPolicy
+	}
+	return nil
+}
+
+// ExportSessionPolicy is an organization's own (CUSTOM) session policy, in
+// the units it was set in, as scalekit.v1 UpdateOrganizationSessionPolicy
+// takes it back.
+type ExportSessionPolicy struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	AbsoluteTimeout int32                  `protobuf:"varint,1,opt,name=absolute_timeout,json=absoluteTimeout,proto3" json:"absolute_timeout,omitempty"`
+	// MINUTES, HOURS or DAYS.
+	AbsoluteTimeoutUnit string `protobuf:"bytes,2,opt,name=absolute_timeout_unit,json=absoluteTimeoutUnit,proto3" json:"absolute_timeout_unit,omitempty"`
+	IdleTimeoutEnabled  bool   `protobuf:"varint,3,opt,name=idle_timeout_enabled,json=idleTimeoutEnabled,proto3" json:"idle_timeout_enabled,omitempty"`
+	// 0 (and an empty unit) when unset.
+	IdleTimeout     int32  `protobuf:"varint,4,opt,name=idle_timeout,json=idleTimeout,proto3" json:"idle_timeout,omitempty"`
+	IdleTimeoutUnit string `protobuf:"bytes,5,opt,name=idle_timeout_unit,json=idleTimeoutUnit,proto3" json:"idle_timeout_unit,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ExportSessionPolicy) Reset() {
+	*x = ExportSessionPolicy{}
+	mi := &file_gatehouse_v1_export_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportSessionPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportSessionPolicy) ProtoMessage() {}
+
+func (x *ExportSessionPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_export_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportSessionPolicy.ProtoReflect.Descriptor instead.
+func (*ExportSessionPolicy) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_export_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ExportSessionPolicy) GetAbsoluteTimeout() int32 {
+	if x != nil {
+		return x.AbsoluteTimeout
+	}
+	return 0
+}
+
+func (x *ExportSessionPolicy) GetAbsoluteTimeoutUnit() string {
+	if x != nil {
+		return x.AbsoluteTimeoutUnit
+	}
+	return ""
+}
+
+func (x *ExportSessionPolicy) GetIdleTimeoutEnabled() bool {
+	if x != nil {
+		return x.IdleTimeoutEnabled
+	}
+	return false
+}
+
+func (x *ExportSessionPolicy) GetIdleTimeout() int32 {
+	if x != nil {
+		return x.IdleTimeout
+	}
+	return 0
+}
+
+func (x *ExportSessionPolicy) GetIdleTimeoutUnit() string {
+	if x != nil {
+		return x.IdleTimeoutUnit
+	}
+	return ""
+}
+
 type ExportOrganizationsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Organizations []*ExportOrganization  `protobuf:"bytes,1,rep,name=organizations,proto3" json:"organizations,omitempty"`
@@ -449,7 +550,7 @@ type ExportOrganizationsResponse struct {
 
 func (x *ExportOrganizationsResponse) Reset() {
 	*x = ExportOrganizationsResponse{}
-	mi := &file_gatehouse_v1_export_proto_msgTypes[6]
+	mi := &file_gatehouse_v1_export_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -461,7 +562,7 @@ func (x *ExportOrganizationsResponse) String() string {
 func (*ExportOrganizationsResponse) ProtoMessage() {}
 
 func (x *ExportOrganizationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_export_proto_msgTypes[6]
+	mi := &file_gatehouse_v1_export_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -474,7 +575,7 @@ func (x *ExportOrganizationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportOrganizationsResponse.ProtoReflect.Descriptor instead.
 func (*ExportOrganizationsResponse) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_export_proto_rawDescGZIP(), []int{6}
+	return file_gatehouse_v1_export_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ExportOrganizationsResponse) GetOrganizations() []*ExportOrganization {
@@ -511,7 +612,7 @@ type ExportUsersRequest struct {
 
 func (x *ExportUsersRequest) Reset() {
 	*x = ExportUsersRequest{}
-	mi := &file_gatehouse_v1_export_proto_msgTypes[7]
+	mi := &file_gatehouse_v1_export_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +624,7 @@ func (x *ExportUsersRequest) String() string {
 func (*ExportUsersRequest) ProtoMessage() {}
 
 func (x *ExportUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_export_proto_msgTypes[7]
+	mi := &file_gatehouse_v1_export_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +637,7 @@ func (x *ExportUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportUsersRequest.ProtoReflect.Descriptor instead.
 func (*ExportUsersRequest) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_export_proto_rawDescGZIP(), []int{7}
+	return file_gatehouse_v1_export_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ExportUsersRequest) GetPageSize() uint32 {
@@ -577,7 +678,7 @@ type ExportMembership struct {
 
 func (x *ExportMembership) Reset() {
 	*x = ExportMembership{}
-	mi := &file_gatehouse_v1_export_proto_msgTypes[8]
+	mi := &file_gatehouse_v1_export_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +690,7 @@ func (x *ExportMembership) String() string {
 func (*ExportMembership) ProtoMessage() {}
 
 func (x *ExportMembership) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_export_proto_msgTypes[8]
+	mi := &file_gatehouse_v1_export_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +703,7 @@ func (x *ExportMembership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportMembership.ProtoReflect.Descriptor instead.
 func (*ExportMembership) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_export_proto_rawDescGZIP(), []int{8}
+	return file_gatehouse_v1_export_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExportMembership) GetOrganizationId() string {
@@ -672,7 +773,7 @@ type ExportUser struct {
 
 func (x *ExportUser) Reset() {
 	*x = ExportUser{}
-	mi := &file_gatehouse_v1_export_proto_msgTypes[9]
+	mi := &file_gatehouse_v1_export_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -684,7 +785,7 @@ func (x *ExportUser) String() string {
 func (*ExportUser) ProtoMessage() {}
 
 func (x *ExportUser) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_export_proto_msgTypes[9]
+	mi := &file_gatehouse_v1_export_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -697,7 +798,7 @@ func (x *ExportUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportUser.ProtoReflect.Descriptor instead.
 func (*ExportUser) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_export_proto_rawDescGZIP(), []int{9}
+	return file_gatehouse_v1_export_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ExportUser) GetId() string {
@@ -838,7 +939,7 @@ type ExportUsersResponse struct {
 
 func (x *ExportUsersResponse) Reset() {
 	*x = ExportUsersResponse{}
-	mi := &file_gatehouse_v1_export_proto_msgTypes[10]
+	mi := &file_gatehouse_v1_export_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +951,7 @@ func (x *ExportUsersResponse) String() string {
 func (*ExportUsersResponse) ProtoMessage() {}
 
 func (x *ExportUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_export_proto_msgTypes[10]
+	mi := &file_gatehouse_v1_export_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +964,7 @@ func (x *ExportUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportUsersResponse.ProtoReflect.Descriptor instead.
 func (*ExportUsersResponse) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_export_proto_rawDescGZIP(), []int{10}
+	return file_gatehouse_v1_export_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ExportUsersResponse) GetUsers() []*ExportUser {
@@ -911,7 +1012,7 @@ const file_gatehouse_v1_export_proto_rawDesc = "" +
 	"\x1aExportOrganizationsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"\xa1\x03\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\xf4\x04\n" +
 	"\x12ExportOrganization\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vexternal_id\x18\x02 \x01(\tR\n" +
@@ -923,10 +1024,22 @@ const file_gatehouse_v1_export_proto_rawDesc = "" +
 	"\x04slug\x18\a \x01(\tR\x04slug\x12\x19\n" +
 	"\blogo_url\x18\b \x01(\tR\alogoUrl\x12\x1f\n" +
 	"\vregion_code\x18\t \x01(\x05R\n" +
-	"regionCode\x1a;\n" +
+	"regionCode\x12J\n" +
+	"\bfeatures\x18\n" +
+	" \x03(\v2..gatehouse.v1.ExportOrganization.FeaturesEntryR\bfeatures\x12H\n" +
+	"\x0esession_policy\x18\v \x01(\v2!.gatehouse.v1.ExportSessionPolicyR\rsessionPolicy\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xac\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +
+	"\rFeaturesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\bR\x05value:\x028\x01\"\xf5\x01\n" +
+	"\x13ExportSessionPolicy\x12)\n" +
+	"\x10absolute_timeout\x18\x01 \x01(\x05R\x0fabsoluteTimeout\x122\n" +
+	"\x15absolute_timeout_unit\x18\x02 \x01(\tR\x13absoluteTimeoutUnit\x120\n" +
+	"\x14idle_timeout_enabled\x18\x03 \x01(\bR\x12idleTimeoutEnabled\x12!\n" +
+	"\fidle_timeout\x18\x04 \x01(\x05R\vidleTimeout\x12*\n" +
+	"\x11idle_timeout_unit\x18\x05 \x01(\tR\x0fidleTimeoutUnit\"\xac\x01\n" +
 	"\x1bExportOrganizationsResponse\x12F\n" +
 	"\rorganizations\x18\x01 \x03(\v2 .gatehouse.v1.ExportOrganizationR\rorganizations\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
@@ -1000,7 +1113,7 @@ func file_gatehouse_v1_export_proto_rawDescGZIP() []byte {
 	return file_gatehouse_v1_export_proto_rawDescData
 }
 
-var file_gatehouse_v1_export_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_gatehouse_v1_export_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_gatehouse_v1_export_proto_goTypes = []any{
 	(*ExportRolesRequest)(nil),          // 0: gatehouse.v1.ExportRolesRequest
 	(*ExportPermission)(nil),            // 1: gatehouse.v1.ExportPermission
@@ -1008,40 +1121,44 @@ var file_gatehouse_v1_export_proto_goTypes = []any{
 	(*ExportRolesResponse)(nil),         // 3: gatehouse.v1.ExportRolesResponse
 	(*ExportOrganizationsRequest)(nil),  // 4: gatehouse.v1.ExportOrganizationsRequest
 	(*ExportOrganization)(nil),          // 5: gatehouse.v1.ExportOrganization
-	(*ExportOrganizationsResponse)(nil), // 6: gatehouse.v1.ExportOrganizationsResponse
-	(*ExportUsersRequest)(nil),          // 7: gatehouse.v1.ExportUsersRequest
-	(*ExportMembership)(nil),            // 8: gatehouse.v1.ExportMembership
-	(*ExportUser)(nil),                  // 9: gatehouse.v1.ExportUser
-	(*ExportUsersResponse)(nil),         // 10: gatehouse.v1.ExportUsersResponse
-	nil,                                 // 11: gatehouse.v1.ExportOrganization.MetadataEntry
-	nil,                                 // 12: gatehouse.v1.ExportMembership.MetadataEntry
-	nil,                                 // 13: gatehouse.v1.ExportUser.MetadataEntry
-	nil,                                 // 14: gatehouse.v1.ExportUser.ProfileMetadataEntry
-	nil,                                 // 15: gatehouse.v1.ExportUser.CustomAttributesEntry
+	(*ExportSessionPolicy)(nil),         // 6: gatehouse.v1.ExportSessionPolicy
+	(*ExportOrganizationsResponse)(nil), // 7: gatehouse.v1.ExportOrganizationsResponse
+	(*ExportUsersRequest)(nil),          // 8: gatehouse.v1.ExportUsersRequest
+	(*ExportMembership)(nil),            // 9: gatehouse.v1.ExportMembership
+	(*ExportUser)(nil),                  // 10: gatehouse.v1.ExportUser
+	(*ExportUsersResponse)(nil),         // 11: gatehouse.v1.ExportUsersResponse
+	nil,                                 // 12: gatehouse.v1.ExportOrganization.MetadataEntry
+	nil,                                 // 13: gatehouse.v1.ExportOrganization.FeaturesEntry
+	nil,                                 // 14: gatehouse.v1.ExportMembership.MetadataEntry
+	nil,                                 // 15: gatehouse.v1.ExportUser.MetadataEntry
+	nil,                                 // 16: gatehouse.v1.ExportUser.ProfileMetadataEntry
+	nil,                                 // 17: gatehouse.v1.ExportUser.CustomAttributesEntry
 }
 var file_gatehouse_v1_export_proto_depIdxs = []int32{
 	1,  // 0: gatehouse.v1.ExportRolesResponse.permissions:type_name -> gatehouse.v1.ExportPermission
 	2,  // 1: gatehouse.v1.ExportRolesResponse.roles:type_name -> gatehouse.v1.ExportRole
-	11, // 2: gatehouse.v1.ExportOrganization.metadata:type_name -> gatehouse.v1.ExportOrganization.MetadataEntry
+	12, // 2: gatehouse.v1.ExportOrganization.metadata:type_name -> gatehouse.v1.ExportOrganization.MetadataEntry
 	2,  // 3: gatehouse.v1.ExportOrganization.roles:type_name -> gatehouse.v1.ExportRole
-	5,  // 4: gatehouse.v1.ExportOrganizationsResponse.organizations:type_name -> gatehouse.v1.ExportOrganization
-	12, // 5: gatehouse.v1.ExportMembership.metadata:type_name -> gatehouse.v1.ExportMembership.MetadataEntry
-	13, // 6: gatehouse.v1.ExportUser.metadata:type_name -> gatehouse.v1.ExportUser.MetadataEntry
-	8,  // 7: gatehouse.v1.ExportUser.memberships:type_name -> gatehouse.v1.ExportMembership
-	14, // 8: gatehouse.v1.ExportUser.profile_metadata:type_name -> gatehouse.v1.ExportUser.ProfileMetadataEntry
-	15, // 9: gatehouse.v1.ExportUser.custom_attributes:type_name -> gatehouse.v1.ExportUser.CustomAttributesEntry
-	9,  // 10: gatehouse.v1.ExportUsersResponse.users:type_name -> gatehouse.v1.ExportUser
-	0,  // 11: gatehouse.v1.ExportService.ExportRoles:input_type -> gatehouse.v1.ExportRolesRequest
-	4,  // 12: gatehouse.v1.ExportService.ExportOrganizations:input_type -> gatehouse.v1.ExportOrganizationsRequest
-	7,  // 13: gatehouse.v1.ExportService.ExportUsers:input_type -> gatehouse.v1.ExportUsersRequest
-	3,  // 14: gatehouse.v1.ExportService.ExportRoles:output_type -> gatehouse.v1.ExportRolesResponse
-	6,  // 15: gatehouse.v1.ExportService.ExportOrganizations:output_type -> gatehouse.v1.ExportOrganizationsResponse
-	10, // 16: gatehouse.v1.ExportService.ExportUsers:output_type -> gatehouse.v1.ExportUsersResponse
-	14, // [14:17] is the sub-list for method output_type
-	11, // [11:14] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	13, // 4: gatehouse.v1.ExportOrganization.features:type_name -> gatehouse.v1.ExportOrganization.FeaturesEntry
+	6,  // 5: gatehouse.v1.ExportOrganization.session_policy:type_name -> gatehouse.v1.ExportSessionPolicy
+	5,  // 6: gatehouse.v1.ExportOrganizationsResponse.organizations:type_name -> gatehouse.v1.ExportOrganization
+	14, // 7: gatehouse.v1.ExportMembership.metadata:type_name -> gatehouse.v1.ExportMembership.MetadataEntry
+	15, // 8: gatehouse.v1.ExportUser.metadata:type_name -> gatehouse.v1.ExportUser.MetadataEntry
+	9,  // 9: gatehouse.v1.ExportUser.memberships:type_name -> gatehouse.v1.ExportMembership
+	16, // 10: gatehouse.v1.ExportUser.profile_metadata:type_name -> gatehouse.v1.ExportUser.ProfileMetadataEntry
+	17, // 11: gatehouse.v1.ExportUser.custom_attributes:type_name -> gatehouse.v1.ExportUser.CustomAttributesEntry
+	10, // 12: gatehouse.v1.ExportUsersResponse.users:type_name -> gatehouse.v1.ExportUser
+	0,  // 13: gatehouse.v1.ExportService.ExportRoles:input_type -> gatehouse.v1.ExportRolesRequest
+	4,  // 14: gatehouse.v1.ExportService.ExportOrganizations:input_type -> gatehouse.v1.ExportOrganizationsRequest
+	8,  // 15: gatehouse.v1.ExportService.ExportUsers:input_type -> gatehouse.v1.ExportUsersRequest
+	3,  // 16: gatehouse.v1.ExportService.ExportRoles:output_type -> gatehouse.v1.ExportRolesResponse
+	7,  // 17: gatehouse.v1.ExportService.ExportOrganizations:output_type -> gatehouse.v1.ExportOrganizationsResponse
+	11, // 18: gatehouse.v1.ExportService.ExportUsers:output_type -> gatehouse.v1.ExportUsersResponse
+	16, // [16:19] is the sub-list for method output_type
+	13, // [13:16] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_gatehouse_v1_export_proto_init() }
@@ -1055,7 +1172,7 @@ func file_gatehouse_v1_export_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gatehouse_v1_export_proto_rawDesc), len(file_gatehouse_v1_export_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
