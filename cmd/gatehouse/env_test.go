@@ -55,8 +55,8 @@ func TestEnvironmentVariables(t *testing.T) {
 	if code, body := get(t, base+"/api/v1/organizations", tok); code != http.StatusOK {
 		t.Errorf("GET /api/v1/organizations = %d %s", code, body)
 	}
-	if code, body := get(t, base+"/dev/outbox", ""); code != http.StatusOK {
-		t.Errorf("GATEHOUSE_DEV=1: GET /dev/outbox = %d %s, want 200", code, body)
+	if code, body := get(t, base+"/_dev/outbox", ""); code != http.StatusOK {
+		t.Errorf("GATEHOUSE_DEV=1: GET /_dev/outbox = %d %s, want 200", code, body)
 	}
 	wantLog(t, p.stderr.String(), `"environment_type":"development"`)
 	p.signal(t, os.Interrupt)
@@ -89,8 +89,8 @@ func TestEnvironmentVariables(t *testing.T) {
 	if code, body := get(t, base+"/api/v1/organizations", token(t, base, id, secret)); code != http.StatusOK {
 		t.Errorf("original credentials after the second start: GET /api/v1/organizations = %d %s", code, body)
 	}
-	if code, _ := get(t, base+"/dev/outbox", ""); code != http.StatusNotFound {
-		t.Errorf("without GATEHOUSE_DEV: GET /dev/outbox = %d, want 404", code)
+	if code, _ := get(t, base+"/_dev/outbox", ""); code != http.StatusNotFound {
+		t.Errorf("without GATEHOUSE_DEV: GET /_dev/outbox = %d, want 404", code)
 	}
 	p2.signal(t, os.Interrupt)
 	p2.wantExit(t, 0, 15*time.Second)
@@ -128,8 +128,8 @@ func TestFlagsBeatEnvironment(t *testing.T) {
 	if got := issuer(t, base); got != "https://flag.example.test" {
 		t.Errorf("issuer = %q, want the --public-url", got)
 	}
-	if code, _ := get(t, base+"/dev/outbox", ""); code != http.StatusNotFound {
-		t.Errorf("--dev=false with GATEHOUSE_DEV=1: GET /dev/outbox = %d, want 404", code)
+	if code, _ := get(t, base+"/_dev/outbox", ""); code != http.StatusNotFound {
+		t.Errorf("--dev=false with GATEHOUSE_DEV=1: GET /_dev/outbox = %d, want 404", code)
 	}
 	b := parseBanner(t, p.stdout.String())
 	tok := token(t, base, b.ClientID, b.Secret)

@@ -139,8 +139,10 @@ func TestQuickStart(t *testing.T) {
 			t.Errorf("GET %s = %d %s, want 200", path, code, body)
 		}
 	}
-	if code, _ := get(t, wantURL+"/dev/outbox", ""); code != http.StatusNotFound {
-		t.Errorf("GET /dev/outbox without --dev = %d, want 404", code)
+	for _, path := range []string{"/_dev/outbox", "/dev/outbox"} {
+		if code, _ := get(t, wantURL+path, ""); code != http.StatusNotFound {
+			t.Errorf("GET %s without --dev = %d, want 404", path, code)
+		}
 	}
 	tok := token(t, wantURL, b.ClientID, b.Secret)
 	if iss := jwtClaims(t, tok)["iss"]; iss != wantURL {

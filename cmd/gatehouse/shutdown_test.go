@@ -230,8 +230,12 @@ func TestSIGINT(t *testing.T) {
 	base := "http://" + addr
 	p := start(t, dir, nil, "serve", "--addr", addr, "--dev")
 	p.waitHealthy(t, base)
-	if code, body := get(t, base+"/dev/outbox", ""); code != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(body), "[") {
-		t.Errorf("--dev: GET /dev/outbox = %d %s, want 200 and a JSON list", code, body)
+	if code, body := get(t, base+"/_dev/outbox", ""); code != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(body), "[") {
+		t.Errorf("--dev: GET /_dev/outbox = %d %s, want 200 and a JSON list", code, body)
+	}
+	// The legacy alias is gone, in --dev too.
+	if code, body := get(t, base+"/dev/outbox", ""); code != http.StatusNotFound {
+		t.Errorf("--dev: GET /dev/outbox = %d %s, want 404", code, body)
 	}
 	p.signal(t, os.Interrupt)
 	p.wantExit(t, 0, 15*time.Second)

@@ -63,9 +63,10 @@ const expect = (cond, what) => { if (!cond) throw new Error(what); };
       await ada.page.keyboard.press('Enter');
     }
     await ada.page.waitForSelector('input[autocomplete="one-time-code"]');
-    const outbox = await (await fetch(gatehouse + '/dev/outbox')).json();
-    const mail = outbox.filter((m) => m.to === env('ADA_EMAIL')).pop();
-    const code = /code is (\d{6})/.exec(mail.body)[1];
+    // The dev outbox lists the newest email first.
+    const outbox = await (await fetch(gatehouse + '/_dev/outbox', { headers: { accept: 'application/json' } })).json();
+    const mail = outbox.find((m) => m.to === env('ADA_EMAIL'));
+    const code = /code is (\d{6})/.exec(mail.text)[1];
     await ada.page.getByLabel('Code').fill(code);
     await ada.page.getByRole('button', { name: 'Continue' }).click();
     await ada.page.waitForURL(`${app}/`);

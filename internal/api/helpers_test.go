@@ -194,20 +194,19 @@ func (h *harness) wantCounts(orgs, users int) {
 type email struct {
 	To      string `json:"to"`
 	Subject string `json:"subject"`
-	Body    string `json:"body"`
-	Kind    string `json:"kind"`
+	Body    string `json:"text"`
 }
 
-// outbox reads GET /dev/outbox.
+// outbox reads GET /_dev/outbox, newest first.
 func (h *harness) outbox() []email {
 	h.t.Helper()
-	resp, b := h.raw(h.newRequest("GET", "/dev/outbox", nil))
+	resp, b := h.raw(h.newRequest("GET", "/_dev/outbox", nil))
 	if resp.StatusCode != http.StatusOK {
-		h.t.Fatalf("GET /dev/outbox: %d %s", resp.StatusCode, b)
+		h.t.Fatalf("GET /_dev/outbox: %d %s", resp.StatusCode, b)
 	}
 	var out []email
 	if err := json.Unmarshal(b, &out); err != nil {
-		h.t.Fatalf("GET /dev/outbox: %v: %s", err, b)
+		h.t.Fatalf("GET /_dev/outbox: %v: %s", err, b)
 	}
 	return out
 }

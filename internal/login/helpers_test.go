@@ -462,27 +462,42 @@ func claimsOf(t *testing.T, jwt string) map[string]any {
 
 // mail is one email of the dev outbox.
 type mail struct {
-	ID, To, Subject, Body, Kind string
+	ID      string `json:"id"`
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Body    string `json:"text"`
+	// Kind (login_code, password_reset, ...) is not in the outbox a
+	// developer reads; it comes from the emails table.
+	Kind string `json:"-"`
 }
 
-// outbox returns the emails to an address, oldest first.
+// outbox returns the emails to an address, oldest first, as GET
+// /_dev/outbox shows them (newest first).
 func (f *fx) outbox(to string) []mail {
 	f.t.Helper()
 	f.in.Server.Login.Wait() // emails queued after an answer (afterAnswer)
-	resp, err := http.Get(f.in.URL + "/dev/outbox")
+	resp, err := http.Get(f.in.URL + "/_dev/outbox")
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		f.t.Fatalf("GET /_dev/outbox: %d", resp.StatusCode)
+	}
 	var all []mail
 	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
 		f.t.Fatal(err)
 	}
 	var out []mail
-	for _, m := range all {
-		if strings.EqualFold(m.To, to) {
-			out = append(out, m)
+	for i := len(all) - 1; i >= 0; i-- {
+		m := all[i]
+		if !strings.EqualFold(m.To, to) {
+			continue
 		}
+		if err := f.in.Server.Store().DB().QueryRowContext(f.ctx, `SELECT kind FROM emails WHERE id = $1`, m.ID).Scan(&m.Kind); err != nil {
+			f.t.Fatalf("the kind of email %s: %v", m.ID, err)
+		}
+		out = append(out, m)
 	}
 	return out
 }

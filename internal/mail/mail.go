@@ -13,11 +13,9 @@ package mail
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -220,31 +218,4 @@ func (w *Worker) client() (*gomail.Client, error) {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(u.User.Username()), gomail.WithPassword(pw))
 	}
 	return gomail.NewClient(u.Hostname(), opts...)
-}
-
-// Outbox is the older dev outbox at /dev/outbox, oldest first with the
-// fields body, kind and created_at; kept for the tests and scripts that
-// read it. New code reads DevOutbox at /_dev/outbox.
-func Outbox(st *store.Store, envID string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		msgs, err := st.Q().ListEmails(r.Context(), envID, store.Page{Limit: 1000})
-		if err != nil {
-			http.Error(w, "internal error", http.StatusInternalServerError)
-			return
-		}
-		type item struct {
-			ID        string    `json:"id"`
-			To        string    `json:"to"`
-			Subject   string    `json:"subject"`
-			Body      string    `json:"body"`
-			Kind      string    `json:"kind"`
-			CreatedAt time.Time `json:"created_at"`
-		}
-		out := []item{}
-		for _, m := range msgs {
-			out = append(out, item{m.ID, m.To, m.Subject, m.Body, m.Kind, m.CreatedAt})
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(out)
-	})
 }

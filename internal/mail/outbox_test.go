@@ -88,6 +88,18 @@ func TestDevOutbox(t *testing.T) {
 	})
 }
 
+// TestLegacyOutboxGone: the older /dev/outbox alias is gone; in --dev
+// only /_dev/outbox answers.
+func TestLegacyOutboxGone(t *testing.T) {
+	in := servertest.Start(t, servertest.Options{Configure: func(c *config.Config) { c.Dev = true }})
+	if code, _, body := getOutbox(t, in.URL+"/_dev/outbox"); code != http.StatusOK {
+		t.Fatalf("GET /_dev/outbox in --dev = %d %s, want 200", code, body)
+	}
+	if code, _, body := getOutbox(t, in.URL+"/dev/outbox"); code != http.StatusNotFound {
+		t.Errorf("GET /dev/outbox in --dev = %d %s, want 404", code, body)
+	}
+}
+
 // TestDevOutboxOnlyInDev: outside --dev the outbox does not exist.
 func TestDevOutboxOnlyInDev(t *testing.T) {
 	in := servertest.Start(t, servertest.Options{Configure: func(c *config.Config) { c.Dev = false }})

@@ -191,7 +191,6 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if cfg.Dev {
 		mux.Handle("GET "+mail.DevOutboxPath, mail.DevOutbox(st, env.ID))
-		mux.Handle("GET /dev/outbox", mail.Outbox(st, env.ID)) // the older form, for existing scripts
 	}
 	// The hosted login: its code key is derived from the master key, so
 	// stored codes mean nothing without the server's secret.

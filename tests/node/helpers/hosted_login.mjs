@@ -148,16 +148,12 @@ export class Browser {
   }
 }
 
-/** The dev outbox: GET /_dev/outbox (or /dev/outbox on older servers). */
+/** The dev outbox: GET /_dev/outbox (404 without --dev). */
 export async function outbox(base) {
-  for (const path of ['/_dev/outbox', '/dev/outbox']) {
-    const res = await fetch(new URL(path, base), { headers: { accept: 'application/json' } });
-    if (res.status === 404) continue;
-    if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
-    const all = await res.json();
-    return all.map((m) => ({ ...m, text: m.text ?? m.body ?? '' }));
-  }
-  throw new Error('the server has no dev outbox (start it with --dev)');
+  const res = await fetch(new URL('/_dev/outbox', base), { headers: { accept: 'application/json' } });
+  if (res.status === 404) throw new Error('the server has no dev outbox (start it with --dev)');
+  if (!res.ok) throw new Error(`GET /_dev/outbox: ${res.status}`);
+  return res.json();
 }
 
 /** Waits for an email to `to` whose id is not in `seen` and returns it. */
@@ -167,7 +163,7 @@ export async function newMail(base, to, seen, timeoutMs = 10_000) {
     const fresh = (await outbox(base)).filter((m) => m.to.toLowerCase() === to.toLowerCase() && !seen.has(m.id));
     if (fresh.length) {
       // The outbox's order is not relied on: the newest by timestamp.
-      const at = (m) => Date.parse(m.sent_at ?? m.created_at ?? '') || 0;
+      const at = (m) => Date.parse(m.sent_at ?? '') || 0;
       return fresh.reduce((a, m) => (at(m) >= at(a) ? m : a));
     }
     if (Date.now() > deadline) throw new Error(`no new email to ${to} in the dev outbox`);
