@@ -215,7 +215,7 @@ func (s *Service) ExportUsers(ctx context.Context, p PageRequest, hashes bool, c
 	}
 	out := make([]ExportUser, len(res.Items))
 	for i, u := range res.Items {
-		out[i] = ExportUser{User: u, OrgExternalIDs: ext, PasswordHash: stored[u.ID]}
+		out[i] = ExportUser{User: s.present(u), OrgExternalIDs: ext, PasswordHash: stored[u.ID]}
 	}
 	return out, info(s, res, func(u *store.User) string { return u.ID }, "export_users", filter), nil
 }

@@ -8,6 +8,7 @@ import (
 	gatehousev1 "github.com/gatehouse/gatehouse/gen/gatehouse/v1"
 	"github.com/gatehouse/gatehouse/gen/gatehouse/v1/gatehousev1connect"
 	"github.com/gatehouse/gatehouse/internal/accounts"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // exportAPI implements gatehouse.v1.ExportService, the reads of `gatehouse
@@ -66,6 +67,9 @@ func (h *exportAPI) ExportUsers(ctx context.Context, req *connect.Request[gateho
 		for _, m := range u.Memberships {
 			em := &gatehousev1.ExportMembership{OrganizationId: m.OrgID, OrganizationExternalId: u.OrgExternalIDs[m.OrgID],
 				Metadata: m.Metadata, Status: m.Status}
+			if m.Status == store.MembershipPendingInvite || m.Status == store.MembershipInviteExpired {
+				em.ExpireTime, em.InviterEmail = ts(m.ExpiresAt), deref(m.InviterEmail)
+			}
 			for _, r := range m.Roles {
 				em.Roles = append(em.Roles, r.Name)
 			}

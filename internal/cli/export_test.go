@@ -78,6 +78,21 @@ func seedForExport(t *testing.T, in *servertest.Instance, dir string) string {
 	mustDo(t, in, tok, "PATCH", "/api/v1/users/"+john, `{"user_profile":{"phone_number":"+14155550100",
 		"preferred_username":"jdoe","picture":"https://cdn.example.com/jdoe.png","gender":"male",
 		"groups":["eng","admins"],"metadata":{"team":"core"},"custom_attributes":{"badge":"42","floor":"3"}}}`)
+	// Memberships that are not active: a pending invitation, one that
+	// has expired and an inactive member (no API makes one: the database).
+	for _, email := range []string{"nopass@example.com", "ann@example.com", "jane@example.com"} {
+		org := map[string]string{"nopass@example.com": "org_456", "ann@example.com": "org_123", "jane@example.com": "org_123"}[email]
+		mustDo(t, in, tok, "POST", "/api/v1/memberships/organizations/"+org+"/users/"+userIDByEmail(t, in, tok, email)+"?send_invitation_email=true",
+			`{"roles":[{"name":"viewer"}],"inviter_email":"boss@example.com","metadata":{"via":"invite"}}`)
+	}
+	for _, stmt := range []string{
+		`UPDATE memberships SET expires_at = 1700000000000000 WHERE status = 3 AND user_id = (SELECT id FROM users WHERE email = 'ann@example.com')`,
+		`UPDATE memberships SET status = 2, expires_at = NULL WHERE status = 3 AND user_id = (SELECT id FROM users WHERE email = 'jane@example.com')`,
+	} {
+		if _, err := in.Server.Store().DB().ExecContext(context.Background(), stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return plainID
 }
 
@@ -136,6 +151,10 @@ func TestExportRoundTrip(t *testing.T) {
 			`"password_hash":"$argon2id$`,
 			`"phone_number":"+14155550100","preferred_username":"jdoe","picture":"https://cdn.example.com/jdoe.png","gender":"male","groups":["eng","admins"],"profile_metadata":{"team":"core"},"custom_attributes":{"badge":"42","floor":"3"}}`,
 			`"phone_number":"+33123456789","groups":["ops"],"custom_attributes":{"desk":"7"}}`,
+			`{"organization_external_id":"org_456","roles":["viewer"],"metadata":{"via":"invite"},"status":"PENDING_INVITE","expires_at":"20`,
+			`"status":"PENDING_INVITE","expires_at":"20`,
+			`{"organization_external_id":"org_123","roles":["viewer"],"metadata":{"via":"invite"},"status":"INVITE_EXPIRED","expires_at":"2023-11-14T22:13:20Z","inviter_email":"boss@example.com"}`,
+			`{"organization_external_id":"org_123","roles":["viewer"],"metadata":{"via":"invite"},"status":"INACTIVE"}`,
 			`{"type":"organization","external_id":"org_123","display_name":"Megasoft Inc","metadata":{"plan":"enterprise","seats":"40"},"slug":"megasoft","logo_url":"https://cdn.example.com/megasoft.png","region_code":2,"features":{"dir_sync":false,"sso":true}}`,
 		} {
 			if !strings.Contains(withHashes, want) {
@@ -159,8 +178,9 @@ func TestExportRoundTrip(t *testing.T) {
 		b := servertest.Start(t, servertest.Options{Postgres: strings.HasSuffix(t.Name(), "postgres")})
 		if code, out, errOut := importRun(t, b, dir, "--from", "gatehouse", filepath.Join(dir, "a.jsonl")); code != 0 {
 			t.Fatalf("import into B: exit %d\n%s\n%s", code, out, errOut)
-		} else if !strings.Contains(out, "organization settings: 2 updated, 0 unchanged, 0 failed") {
-			t.Errorf("import into B did not write the organizations' settings:\n%s", out)
+		} else if !strings.Contains(out, "organization settings: 2 updated, 0 unchanged, 0 failed") ||
+			!strings.Contains(out, "invitations and inactive memberships: 3 created, 0 updated, 0 unchanged, 0 failed") {
+			t.Errorf("import into B did not write the organizations' settings and the invitations:\n%s", out)
 		}
 		fromB := exportTo(t, b, filepath.Join(dir, "b.jsonl"), "--include-password-hashes")
 		if got, want := sortedLines(fromB), sortedLines(withHashes); !slices.Equal(got, want) {
@@ -170,8 +190,30 @@ func TestExportRoundTrip(t *testing.T) {
 		// Importing the same file again changes nothing.
 		_, out, _ := importRun(t, b, dir, "--from", "gatehouse", filepath.Join(dir, "a.jsonl"))
 		wantSummary(t, "second import into B", out, [4]int{0, 0, 3, 0}, [4]int{0, 0, 4, 0})
-		if !strings.Contains(out, "organization settings: 0 updated, 2 unchanged, 0 failed") {
-			t.Errorf("the second import into B changed organizations' settings:\n%s", out)
+		if !strings.Contains(out, "organization settings: 0 updated, 2 unchanged, 0 failed") ||
+			!strings.Contains(out, "invitations and inactive memberships: 0 created, 0 updated, 3 unchanged, 0 failed") {
+			t.Errorf("the second import into B changed organizations' settings or invitations:\n%s", out)
+		}
+		// The import sent no invitation email, and the invited user can
+		// still accept: signing in to the organization makes them a member.
+		var mails int
+		if err := b.Server.Store().DB().QueryRowContext(context.Background(),
+			`SELECT COUNT(*) FROM emails WHERE kind = 'invitation'`).Scan(&mails); err != nil || mails != 0 {
+			t.Errorf("the import queued %d invitation emails (%v), want none", mails, err)
+		}
+		tokB := b.Token(t)
+		invitee := userIDByEmail(t, b, tokB, "nopass@example.com")
+		ms := mustDo(t, b, tokB, "GET", "/api/v1/users/"+invitee, "")["user"].(map[string]any)["memberships"].([]any)
+		m := ms[0].(map[string]any)
+		if len(ms) != 1 || m["membership_status"] != "PENDING_INVITE" {
+			t.Fatalf("the invitee's memberships on B: %v", ms)
+		}
+		if err := b.Server.Accounts.RecordLogin(context.Background(), invitee, m["organization_id"].(string), false); err != nil {
+			t.Fatal(err)
+		}
+		m = mustDo(t, b, tokB, "GET", "/api/v1/users/"+invitee, "")["user"].(map[string]any)["memberships"].([]any)[0].(map[string]any)
+		if m["membership_status"] != "ACTIVE" {
+			t.Errorf("the imported invitation was not accepted at sign-in: %v", m)
 		}
 
 		// A changed profile field alone makes the user UPDATED, and B then

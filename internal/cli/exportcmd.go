@@ -77,8 +77,8 @@ go to stderr. docs/export.md describes the format.`,
 		}
 		fmt.Fprintf(stderr, "Exported %d permissions, %d roles, %d organizations, %d users, %d memberships, %d password hashes to %s\n",
 			sum.Permissions, sum.Roles, sum.Organizations, sum.Users, sum.Memberships, sum.PasswordHashes, where)
-		if sum.SkippedInvitations > 0 {
-			fmt.Fprintf(stderr, "Note: %d memberships that are not active (pending or expired invitations, inactive members) were not exported: an import cannot write them back.\n", sum.SkippedInvitations)
+		if sum.Invitations > 0 {
+			fmt.Fprintf(stderr, "Of the memberships, %d are not active (pending or expired invitations, inactive members); the import writes them back without sending any email.\n", sum.Invitations)
 		}
 		return nil
 	}

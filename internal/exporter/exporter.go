@@ -38,10 +38,9 @@ type Config struct {
 // Summary counts what an export wrote.
 type Summary struct {
 	Permissions, Roles, Organizations, Users, Memberships, PasswordHashes int
-	// SkippedInvitations are memberships that are not active (pending or
-	// expired invitations, inactive members): the import has no way to
-	// write them back, so they are left out.
-	SkippedInvitations int
+	// Invitations are the memberships (counted in Memberships too) that
+	// are not active: pending or expired invitations, inactive members.
+	Invitations int
 }
 
 // Lines of the file. Field names are the generic JSONL's (importer/generic.go
@@ -79,6 +78,11 @@ type (
 		OrganizationID         string            `json:"organization_id,omitempty"`
 		Roles                  []string          `json:"roles"`
 		Metadata               map[string]string `json:"metadata,omitempty"`
+		// Set only for a membership that is not active
+		// (importer/invitations.go).
+		Status       string `json:"status,omitempty"`
+		ExpiresAt    string `json:"expires_at,omitempty"`
+		InviterEmail string `json:"inviter_email,omitempty"`
 	}
 	userLine struct {
 		Type          string            `json:"type"`
@@ -232,7 +236,7 @@ func exportUsers(ctx context.Context, cfg Config, enc *json.Encoder, sum *Summar
 	}
 }
 
-// userLineOf renders u, its active memberships sorted by organization (so
+// userLineOf renders u, its memberships sorted by organization (so
 // two exports of the same environment compare line by line), counting
 // into sum.
 func userLineOf(u *gatehousev1.ExportUser, sum *Summary) userLine {
@@ -245,11 +249,14 @@ func userLineOf(u *gatehousev1.ExportUser, sum *Summary) userLine {
 		sum.PasswordHashes++
 	}
 	for _, m := range u.GetMemberships() {
-		if m.GetStatus() != 1 { // MEMBERSHIP_STATUS_ACTIVE
-			sum.SkippedInvitations++
-			continue
+		ml := membershipLine{OrganizationExternalID: m.GetOrganizationExternalId(), Roles: m.GetRoles(), Metadata: m.GetMetadata(),
+			Status: importer.StatusName(m.GetStatus()), InviterEmail: m.GetInviterEmail()}
+		if m.GetExpireTime() != nil {
+			ml.ExpiresAt = m.GetExpireTime().AsTime().UTC().Format(time.RFC3339Nano)
 		}
-		ml := membershipLine{OrganizationExternalID: m.GetOrganizationExternalId(), Roles: m.GetRoles(), Metadata: m.GetMetadata()}
+		if ml.Status != "" {
+			sum.Invitations++
+		}
 		if ml.OrganizationExternalID == "" {
 			ml.OrganizationID = m.GetOrganizationId()
 		}

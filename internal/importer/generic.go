@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The generic format: Gatehouse's own interchange for home-grown systems,
@@ -27,7 +28,9 @@ import (
 //	 "password_hash": "$2b$10$...", "phone_number": "+14155550100", "preferred_username": "jdoe",
 //	 "picture": "https://example.com/jdoe.png", "gender": "male", "groups": ["eng"],
 //	 "profile_metadata": {"team": "core"}, "custom_attributes": {"badge": "42"},
-//	 "memberships": [{"organization_external_id": "org_123", "roles": ["admin"], "metadata": {}}]}
+//	 "memberships": [{"organization_external_id": "org_123", "roles": ["admin"], "metadata": {}},
+//	                 {"organization_external_id": "org_456", "roles": ["viewer"], "status": "PENDING_INVITE",
+//	                  "expires_at": "2026-12-07T09:45:13Z", "inviter_email": "boss@example.com"}]}
 //
 // password_hash is any encoding docs/migrating.md lists; instead of it a
 // user may carry custom_password_hash in Auth0's bulk-import shape
@@ -77,6 +80,11 @@ type genericLine struct {
 		OrganizationID         string         `json:"organization_id"`
 		Roles                  []string       `json:"roles"`
 		Metadata               map[string]any `json:"metadata"`
+		// Status, ExpiresAt and InviterEmail make it a membership
+		// that is not active (invitations.go).
+		Status       string    `json:"status"`
+		ExpiresAt    time.Time `json:"expires_at"`
+		InviterEmail string    `json:"inviter_email"`
 	} `json:"memberships"`
 	// Definitions (roles.go).
 	Description       string   `json:"description"`
@@ -143,9 +151,25 @@ func readGenericJSONL(d *Dataset, path string) error {
 				Metadata: stringMap(g.Metadata), PasswordHash: g.PasswordHash, PhoneNumber: g.PhoneNumber,
 				PreferredUsername: g.PreferredUsername, Picture: g.Picture, Gender: g.Gender, Groups: g.Groups,
 				ProfileMetadata: stringMap(g.ProfileMetadata), CustomAttributes: stringMap(g.CustomAttributes)}
-			for _, m := range g.Memberships {
-				u.Memberships = append(u.Memberships, Membership{OrganizationExternalID: strings.TrimSpace(m.OrganizationExternalID),
-					OrganizationID: strings.TrimSpace(m.OrganizationID), Roles: cleanRoles(m.Roles), Metadata: stringMap(m.Metadata)})
+			ok := true
+			for i, m := range g.Memberships {
+				ms := Membership{OrganizationExternalID: strings.TrimSpace(m.OrganizationExternalID),
+					OrganizationID: strings.TrimSpace(m.OrganizationID), Roles: cleanRoles(m.Roles), Metadata: stringMap(m.Metadata)}
+				status, err := membershipStatus(m.Status)
+				if err != nil {
+					d.rejectUser(u, fmt.Sprintf("memberships[%d].status", i), "status", "%v", err)
+					ok = false
+					break
+				}
+				if status == "" || status == statusActive {
+					u.Memberships = append(u.Memberships, ms)
+					continue
+				}
+				u.Invitations = append(u.Invitations, Invitation{Membership: ms, Status: status, ExpiresAt: m.ExpiresAt,
+					InviterEmail: strings.TrimSpace(m.InviterEmail)})
+			}
+			if !ok {
+				continue
 			}
 			if g.CustomPasswordHash != nil {
 				if g.PasswordHash != "" {

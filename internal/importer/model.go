@@ -49,6 +49,9 @@ type User struct {
 	// convert vendor-specific forms with its constructors).
 	PasswordHash string
 	Memberships  []Membership
+	// Invitations are the user's memberships that are not active
+	// (invitations.go), written after the users.
+	Invitations []Invitation
 	// The rest of the profile (the gatehouse and generic JSONL formats
 	// carry it, so an export reads back whole).
 	PhoneNumber       string

@@ -210,7 +210,13 @@ func unitOf(s string) *commonsv1.TimeUnit {
 }
 
 // afterUsers writes what needs the organizations and users in place: the
-// organizations' settings. It returns the rows it could not write.
+// organizations' settings, then the memberships that are not active
+// (invitations.go). It returns the rows it could not write.
 func (r *runner) afterUsers(ctx context.Context, d *Dataset) ([]Rejection, error) {
-	return r.applyOrgSettings(ctx, d.Organizations)
+	failures, err := r.applyOrgSettings(ctx, d.Organizations)
+	if err != nil {
+		return failures, err
+	}
+	more, err := r.importInvitations(ctx, d.Users)
+	return append(failures, more...), err
 }

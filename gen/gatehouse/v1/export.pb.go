@@ -17,6 +17,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -671,7 +672,11 @@ type ExportMembership struct {
 	Metadata map[string]string `protobuf:"bytes,4,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// 1 active, 2 inactive, 3 pending invitation, 4 invitation expired (as
 	// scalekit.v1.commons.MembershipStatus).
-	Status        int32 `protobuf:"varint,5,opt,name=status,proto3" json:"status,omitempty"`
+	Status int32 `protobuf:"varint,5,opt,name=status,proto3" json:"status,omitempty"`
+	// For an invitation (status 3 or 4): when it expires or expired, and who
+	// invited, when known. Unset for active and inactive memberships.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	InviterEmail  string                 `protobuf:"bytes,7,opt,name=inviter_email,json=inviterEmail,proto3" json:"inviter_email,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -739,6 +744,20 @@ func (x *ExportMembership) GetStatus() int32 {
 		return x.Status
 	}
 	return 0
+}
+
+func (x *ExportMembership) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *ExportMembership) GetInviterEmail() string {
+	if x != nil {
+		return x.InviterEmail
+	}
+	return ""
 }
 
 type ExportUser struct {
@@ -992,7 +1011,7 @@ var File_gatehouse_v1_export_proto protoreflect.FileDescriptor
 
 const file_gatehouse_v1_export_proto_rawDesc = "" +
 	"\n" +
-	"\x19gatehouse/v1/export.proto\x12\fgatehouse.v1\x1a\x1cgoogle/api/annotations.proto\"\x14\n" +
+	"\x19gatehouse/v1/export.proto\x12\fgatehouse.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x14\n" +
 	"\x12ExportRolesRequest\"H\n" +
 	"\x10ExportPermission\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
@@ -1049,13 +1068,16 @@ const file_gatehouse_v1_export_proto_rawDesc = "" +
 	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x126\n" +
-	"\x17include_password_hashes\x18\x03 \x01(\bR\x15includePasswordHashes\"\xaa\x02\n" +
+	"\x17include_password_hashes\x18\x03 \x01(\bR\x15includePasswordHashes\"\x8c\x03\n" +
 	"\x10ExportMembership\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x128\n" +
 	"\x18organization_external_id\x18\x02 \x01(\tR\x16organizationExternalId\x12\x14\n" +
 	"\x05roles\x18\x03 \x03(\tR\x05roles\x12H\n" +
 	"\bmetadata\x18\x04 \x03(\v2,.gatehouse.v1.ExportMembership.MetadataEntryR\bmetadata\x12\x16\n" +
-	"\x06status\x18\x05 \x01(\x05R\x06status\x1a;\n" +
+	"\x06status\x18\x05 \x01(\x05R\x06status\x12;\n" +
+	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12#\n" +
+	"\rinviter_email\x18\a \x01(\tR\finviterEmail\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa6\a\n" +
@@ -1133,6 +1155,7 @@ var file_gatehouse_v1_export_proto_goTypes = []any{
 	nil,                                 // 15: gatehouse.v1.ExportUser.MetadataEntry
 	nil,                                 // 16: gatehouse.v1.ExportUser.ProfileMetadataEntry
 	nil,                                 // 17: gatehouse.v1.ExportUser.CustomAttributesEntry
+	(*timestamppb.Timestamp)(nil),       // 18: google.protobuf.Timestamp
 }
 var file_gatehouse_v1_export_proto_depIdxs = []int32{
 	1,  // 0: gatehouse.v1.ExportRolesResponse.permissions:type_name -> gatehouse.v1.ExportPermission
@@ -1143,22 +1166,23 @@ var file_gatehouse_v1_export_proto_depIdxs = []int32{
 	6,  // 5: gatehouse.v1.ExportOrganization.session_policy:type_name -> gatehouse.v1.ExportSessionPolicy
 	5,  // 6: gatehouse.v1.ExportOrganizationsResponse.organizations:type_name -> gatehouse.v1.ExportOrganization
 	14, // 7: gatehouse.v1.ExportMembership.metadata:type_name -> gatehouse.v1.ExportMembership.MetadataEntry
-	15, // 8: gatehouse.v1.ExportUser.metadata:type_name -> gatehouse.v1.ExportUser.MetadataEntry
-	9,  // 9: gatehouse.v1.ExportUser.memberships:type_name -> gatehouse.v1.ExportMembership
-	16, // 10: gatehouse.v1.ExportUser.profile_metadata:type_name -> gatehouse.v1.ExportUser.ProfileMetadataEntry
-	17, // 11: gatehouse.v1.ExportUser.custom_attributes:type_name -> gatehouse.v1.ExportUser.CustomAttributesEntry
-	10, // 12: gatehouse.v1.ExportUsersResponse.users:type_name -> gatehouse.v1.ExportUser
-	0,  // 13: gatehouse.v1.ExportService.ExportRoles:input_type -> gatehouse.v1.ExportRolesRequest
-	4,  // 14: gatehouse.v1.ExportService.ExportOrganizations:input_type -> gatehouse.v1.ExportOrganizationsRequest
-	8,  // 15: gatehouse.v1.ExportService.ExportUsers:input_type -> gatehouse.v1.ExportUsersRequest
-	3,  // 16: gatehouse.v1.ExportService.ExportRoles:output_type -> gatehouse.v1.ExportRolesResponse
-	7,  // 17: gatehouse.v1.ExportService.ExportOrganizations:output_type -> gatehouse.v1.ExportOrganizationsResponse
-	11, // 18: gatehouse.v1.ExportService.ExportUsers:output_type -> gatehouse.v1.ExportUsersResponse
-	16, // [16:19] is the sub-list for method output_type
-	13, // [13:16] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	18, // 8: gatehouse.v1.ExportMembership.expire_time:type_name -> google.protobuf.Timestamp
+	15, // 9: gatehouse.v1.ExportUser.metadata:type_name -> gatehouse.v1.ExportUser.MetadataEntry
+	9,  // 10: gatehouse.v1.ExportUser.memberships:type_name -> gatehouse.v1.ExportMembership
+	16, // 11: gatehouse.v1.ExportUser.profile_metadata:type_name -> gatehouse.v1.ExportUser.ProfileMetadataEntry
+	17, // 12: gatehouse.v1.ExportUser.custom_attributes:type_name -> gatehouse.v1.ExportUser.CustomAttributesEntry
+	10, // 13: gatehouse.v1.ExportUsersResponse.users:type_name -> gatehouse.v1.ExportUser
+	0,  // 14: gatehouse.v1.ExportService.ExportRoles:input_type -> gatehouse.v1.ExportRolesRequest
+	4,  // 15: gatehouse.v1.ExportService.ExportOrganizations:input_type -> gatehouse.v1.ExportOrganizationsRequest
+	8,  // 16: gatehouse.v1.ExportService.ExportUsers:input_type -> gatehouse.v1.ExportUsersRequest
+	3,  // 17: gatehouse.v1.ExportService.ExportRoles:output_type -> gatehouse.v1.ExportRolesResponse
+	7,  // 18: gatehouse.v1.ExportService.ExportOrganizations:output_type -> gatehouse.v1.ExportOrganizationsResponse
+	11, // 19: gatehouse.v1.ExportService.ExportUsers:output_type -> gatehouse.v1.ExportUsersResponse
+	17, // [17:20] is the sub-list for method output_type
+	14, // [14:17] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_gatehouse_v1_export_proto_init() }

@@ -16,6 +16,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -823,11 +824,244 @@ func (x *ImportBatchResponse) GetUsers() []*ImportRowResult {
 	return nil
 }
 
+// ImportInvitation is one membership that is not active.
+type ImportInvitation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user, matched by external_id, then by email.
+	UserExternalId string `protobuf:"bytes,1,opt,name=user_external_id,json=userExternalId,proto3" json:"user_external_id,omitempty"`
+	UserEmail      string `protobuf:"bytes,2,opt,name=user_email,json=userEmail,proto3" json:"user_email,omitempty"`
+	// The organization, by external_id or (for one without) by id.
+	OrganizationExternalId string `protobuf:"bytes,3,opt,name=organization_external_id,json=organizationExternalId,proto3" json:"organization_external_id,omitempty"`
+	OrganizationId         string `protobuf:"bytes,4,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// Role names, as ImportMembership's; empty: the default member role for
+	// a new membership, the roles it has for an existing one.
+	Roles []string `protobuf:"bytes,5,rep,name=roles,proto3" json:"roles,omitempty"`
+	// Replaces the membership's metadata when not empty.
+	Metadata map[string]string `protobuf:"bytes,6,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// 3 pending invitation (also when 0), 4 expired invitation (stored as
+	// pending with its expire_time past, which is what makes it expired),
+	// or 2 inactive (as scalekit.v1.commons.MembershipStatus).
+	Status int32 `protobuf:"varint,7,opt,name=status,proto3" json:"status,omitempty"`
+	// When the invitation expires (or expired). Unset for a new invitation:
+	// the server's invitation lifetime from now. Ignored for inactive.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	InviterEmail  string                 `protobuf:"bytes,9,opt,name=inviter_email,json=inviterEmail,proto3" json:"inviter_email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportInvitation) Reset() {
+	*x = ImportInvitation{}
+	mi := &file_gatehouse_v1_import_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportInvitation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportInvitation) ProtoMessage() {}
+
+func (x *ImportInvitation) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_import_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportInvitation.ProtoReflect.Descriptor instead.
+func (*ImportInvitation) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_import_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ImportInvitation) GetUserExternalId() string {
+	if x != nil {
+		return x.UserExternalId
+	}
+	return ""
+}
+
+func (x *ImportInvitation) GetUserEmail() string {
+	if x != nil {
+		return x.UserEmail
+	}
+	return ""
+}
+
+func (x *ImportInvitation) GetOrganizationExternalId() string {
+	if x != nil {
+		return x.OrganizationExternalId
+	}
+	return ""
+}
+
+func (x *ImportInvitation) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *ImportInvitation) GetRoles() []string {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+func (x *ImportInvitation) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ImportInvitation) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *ImportInvitation) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *ImportInvitation) GetInviterEmail() string {
+	if x != nil {
+		return x.InviterEmail
+	}
+	return ""
+}
+
+type ImportInvitationsRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	DryRun bool                   `protobuf:"varint,1,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// At most 1,000.
+	Invitations   []*ImportInvitation `protobuf:"bytes,2,rep,name=invitations,proto3" json:"invitations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportInvitationsRequest) Reset() {
+	*x = ImportInvitationsRequest{}
+	mi := &file_gatehouse_v1_import_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportInvitationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportInvitationsRequest) ProtoMessage() {}
+
+func (x *ImportInvitationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_import_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportInvitationsRequest.ProtoReflect.Descriptor instead.
+func (*ImportInvitationsRequest) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_import_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ImportInvitationsRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *ImportInvitationsRequest) GetInvitations() []*ImportInvitation {
+	if x != nil {
+		return x.Invitations
+	}
+	return nil
+}
+
+type ImportInvitationsResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	DryRun bool                   `protobuf:"varint,1,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	Counts *ImportCounts          `protobuf:"bytes,2,opt,name=counts,proto3" json:"counts,omitempty"`
+	// One per request row, in request order; id is the user's.
+	Invitations   []*ImportRowResult `protobuf:"bytes,3,rep,name=invitations,proto3" json:"invitations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportInvitationsResponse) Reset() {
+	*x = ImportInvitationsResponse{}
+	mi := &file_gatehouse_v1_import_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportInvitationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportInvitationsResponse) ProtoMessage() {}
+
+func (x *ImportInvitationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_import_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportInvitationsResponse.ProtoReflect.Descriptor instead.
+func (*ImportInvitationsResponse) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_import_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ImportInvitationsResponse) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *ImportInvitationsResponse) GetCounts() *ImportCounts {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *ImportInvitationsResponse) GetInvitations() []*ImportRowResult {
+	if x != nil {
+		return x.Invitations
+	}
+	return nil
+}
+
 var File_gatehouse_v1_import_proto protoreflect.FileDescriptor
 
 const file_gatehouse_v1_import_proto_rawDesc = "" +
 	"\n" +
-	"\x19gatehouse/v1/import.proto\x12\fgatehouse.v1\x1a\x1cgoogle/api/annotations.proto\"\xa5\x01\n" +
+	"\x19gatehouse/v1/import.proto\x12\fgatehouse.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x01\n" +
 	"\x12ImportBatchRequest\x12\x17\n" +
 	"\adry_run\x18\x01 \x01(\bR\x06dryRun\x12F\n" +
 	"\rorganizations\x18\x02 \x03(\v2 .gatehouse.v1.ImportOrganizationR\rorganizations\x12.\n" +
@@ -909,15 +1143,38 @@ const file_gatehouse_v1_import_proto_rawDesc = "" +
 	"\vuser_counts\x18\x03 \x01(\v2\x1a.gatehouse.v1.ImportCountsR\n" +
 	"userCounts\x12C\n" +
 	"\rorganizations\x18\x04 \x03(\v2\x1d.gatehouse.v1.ImportRowResultR\rorganizations\x123\n" +
-	"\x05users\x18\x05 \x03(\v2\x1d.gatehouse.v1.ImportRowResultR\x05users*\x9a\x01\n" +
+	"\x05users\x18\x05 \x03(\v2\x1d.gatehouse.v1.ImportRowResultR\x05users\"\xd5\x03\n" +
+	"\x10ImportInvitation\x12(\n" +
+	"\x10user_external_id\x18\x01 \x01(\tR\x0euserExternalId\x12\x1d\n" +
+	"\n" +
+	"user_email\x18\x02 \x01(\tR\tuserEmail\x128\n" +
+	"\x18organization_external_id\x18\x03 \x01(\tR\x16organizationExternalId\x12'\n" +
+	"\x0forganization_id\x18\x04 \x01(\tR\x0eorganizationId\x12\x14\n" +
+	"\x05roles\x18\x05 \x03(\tR\x05roles\x12H\n" +
+	"\bmetadata\x18\x06 \x03(\v2,.gatehouse.v1.ImportInvitation.MetadataEntryR\bmetadata\x12\x16\n" +
+	"\x06status\x18\a \x01(\x05R\x06status\x12;\n" +
+	"\vexpire_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12#\n" +
+	"\rinviter_email\x18\t \x01(\tR\finviterEmail\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"u\n" +
+	"\x18ImportInvitationsRequest\x12\x17\n" +
+	"\adry_run\x18\x01 \x01(\bR\x06dryRun\x12@\n" +
+	"\vinvitations\x18\x02 \x03(\v2\x1e.gatehouse.v1.ImportInvitationR\vinvitations\"\xa9\x01\n" +
+	"\x19ImportInvitationsResponse\x12\x17\n" +
+	"\adry_run\x18\x01 \x01(\bR\x06dryRun\x122\n" +
+	"\x06counts\x18\x02 \x01(\v2\x1a.gatehouse.v1.ImportCountsR\x06counts\x12?\n" +
+	"\vinvitations\x18\x03 \x03(\v2\x1d.gatehouse.v1.ImportRowResultR\vinvitations*\x9a\x01\n" +
 	"\fImportStatus\x12\x1d\n" +
 	"\x19IMPORT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15IMPORT_STATUS_CREATED\x10\x01\x12\x19\n" +
 	"\x15IMPORT_STATUS_UPDATED\x10\x02\x12\x1b\n" +
 	"\x17IMPORT_STATUS_UNCHANGED\x10\x03\x12\x18\n" +
-	"\x14IMPORT_STATUS_FAILED\x10\x042\x86\x01\n" +
+	"\x14IMPORT_STATUS_FAILED\x10\x042\x94\x02\n" +
 	"\rImportService\x12u\n" +
-	"\vImportBatch\x12 .gatehouse.v1.ImportBatchRequest\x1a!.gatehouse.v1.ImportBatchResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/api/v1/import/batchesB=Z;github.com/gatehouse/gatehouse/gen/gatehouse/v1;gatehousev1b\x06proto3"
+	"\vImportBatch\x12 .gatehouse.v1.ImportBatchRequest\x1a!.gatehouse.v1.ImportBatchResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/api/v1/import/batches\x12\x8b\x01\n" +
+	"\x11ImportInvitations\x12&.gatehouse.v1.ImportInvitationsRequest\x1a'.gatehouse.v1.ImportInvitationsResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/api/v1/import/invitationsB=Z;github.com/gatehouse/gatehouse/gen/gatehouse/v1;gatehousev1b\x06proto3"
 
 var (
 	file_gatehouse_v1_import_proto_rawDescOnce sync.Once
@@ -932,45 +1189,57 @@ func file_gatehouse_v1_import_proto_rawDescGZIP() []byte {
 }
 
 var file_gatehouse_v1_import_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_gatehouse_v1_import_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_gatehouse_v1_import_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_gatehouse_v1_import_proto_goTypes = []any{
-	(ImportStatus)(0),           // 0: gatehouse.v1.ImportStatus
-	(*ImportBatchRequest)(nil),  // 1: gatehouse.v1.ImportBatchRequest
-	(*ImportOrganization)(nil),  // 2: gatehouse.v1.ImportOrganization
-	(*ImportUser)(nil),          // 3: gatehouse.v1.ImportUser
-	(*ImportMembership)(nil),    // 4: gatehouse.v1.ImportMembership
-	(*ImportRowError)(nil),      // 5: gatehouse.v1.ImportRowError
-	(*ImportRowResult)(nil),     // 6: gatehouse.v1.ImportRowResult
-	(*ImportCounts)(nil),        // 7: gatehouse.v1.ImportCounts
-	(*ImportBatchResponse)(nil), // 8: gatehouse.v1.ImportBatchResponse
-	nil,                         // 9: gatehouse.v1.ImportOrganization.MetadataEntry
-	nil,                         // 10: gatehouse.v1.ImportUser.MetadataEntry
-	nil,                         // 11: gatehouse.v1.ImportUser.ProfileMetadataEntry
-	nil,                         // 12: gatehouse.v1.ImportUser.CustomAttributesEntry
-	nil,                         // 13: gatehouse.v1.ImportMembership.MetadataEntry
+	(ImportStatus)(0),                 // 0: gatehouse.v1.ImportStatus
+	(*ImportBatchRequest)(nil),        // 1: gatehouse.v1.ImportBatchRequest
+	(*ImportOrganization)(nil),        // 2: gatehouse.v1.ImportOrganization
+	(*ImportUser)(nil),                // 3: gatehouse.v1.ImportUser
+	(*ImportMembership)(nil),          // 4: gatehouse.v1.ImportMembership
+	(*ImportRowError)(nil),            // 5: gatehouse.v1.ImportRowError
+	(*ImportRowResult)(nil),           // 6: gatehouse.v1.ImportRowResult
+	(*ImportCounts)(nil),              // 7: gatehouse.v1.ImportCounts
+	(*ImportBatchResponse)(nil),       // 8: gatehouse.v1.ImportBatchResponse
+	(*ImportInvitation)(nil),          // 9: gatehouse.v1.ImportInvitation
+	(*ImportInvitationsRequest)(nil),  // 10: gatehouse.v1.ImportInvitationsRequest
+	(*ImportInvitationsResponse)(nil), // 11: gatehouse.v1.ImportInvitationsResponse
+	nil,                               // 12: gatehouse.v1.ImportOrganization.MetadataEntry
+	nil,                               // 13: gatehouse.v1.ImportUser.MetadataEntry
+	nil,                               // 14: gatehouse.v1.ImportUser.ProfileMetadataEntry
+	nil,                               // 15: gatehouse.v1.ImportUser.CustomAttributesEntry
+	nil,                               // 16: gatehouse.v1.ImportMembership.MetadataEntry
+	nil,                               // 17: gatehouse.v1.ImportInvitation.MetadataEntry
+	(*timestamppb.Timestamp)(nil),     // 18: google.protobuf.Timestamp
 }
 var file_gatehouse_v1_import_proto_depIdxs = []int32{
 	2,  // 0: gatehouse.v1.ImportBatchRequest.organizations:type_name -> gatehouse.v1.ImportOrganization
 	3,  // 1: gatehouse.v1.ImportBatchRequest.users:type_name -> gatehouse.v1.ImportUser
-	9,  // 2: gatehouse.v1.ImportOrganization.metadata:type_name -> gatehouse.v1.ImportOrganization.MetadataEntry
-	10, // 3: gatehouse.v1.ImportUser.metadata:type_name -> gatehouse.v1.ImportUser.MetadataEntry
+	12, // 2: gatehouse.v1.ImportOrganization.metadata:type_name -> gatehouse.v1.ImportOrganization.MetadataEntry
+	13, // 3: gatehouse.v1.ImportUser.metadata:type_name -> gatehouse.v1.ImportUser.MetadataEntry
 	4,  // 4: gatehouse.v1.ImportUser.memberships:type_name -> gatehouse.v1.ImportMembership
-	11, // 5: gatehouse.v1.ImportUser.profile_metadata:type_name -> gatehouse.v1.ImportUser.ProfileMetadataEntry
-	12, // 6: gatehouse.v1.ImportUser.custom_attributes:type_name -> gatehouse.v1.ImportUser.CustomAttributesEntry
-	13, // 7: gatehouse.v1.ImportMembership.metadata:type_name -> gatehouse.v1.ImportMembership.MetadataEntry
+	14, // 5: gatehouse.v1.ImportUser.profile_metadata:type_name -> gatehouse.v1.ImportUser.ProfileMetadataEntry
+	15, // 6: gatehouse.v1.ImportUser.custom_attributes:type_name -> gatehouse.v1.ImportUser.CustomAttributesEntry
+	16, // 7: gatehouse.v1.ImportMembership.metadata:type_name -> gatehouse.v1.ImportMembership.MetadataEntry
 	0,  // 8: gatehouse.v1.ImportRowResult.status:type_name -> gatehouse.v1.ImportStatus
 	5,  // 9: gatehouse.v1.ImportRowResult.errors:type_name -> gatehouse.v1.ImportRowError
 	7,  // 10: gatehouse.v1.ImportBatchResponse.organization_counts:type_name -> gatehouse.v1.ImportCounts
 	7,  // 11: gatehouse.v1.ImportBatchResponse.user_counts:type_name -> gatehouse.v1.ImportCounts
 	6,  // 12: gatehouse.v1.ImportBatchResponse.organizations:type_name -> gatehouse.v1.ImportRowResult
 	6,  // 13: gatehouse.v1.ImportBatchResponse.users:type_name -> gatehouse.v1.ImportRowResult
-	1,  // 14: gatehouse.v1.ImportService.ImportBatch:input_type -> gatehouse.v1.ImportBatchRequest
-	8,  // 15: gatehouse.v1.ImportService.ImportBatch:output_type -> gatehouse.v1.ImportBatchResponse
-	15, // [15:16] is the sub-list for method output_type
-	14, // [14:15] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	17, // 14: gatehouse.v1.ImportInvitation.metadata:type_name -> gatehouse.v1.ImportInvitation.MetadataEntry
+	18, // 15: gatehouse.v1.ImportInvitation.expire_time:type_name -> google.protobuf.Timestamp
+	9,  // 16: gatehouse.v1.ImportInvitationsRequest.invitations:type_name -> gatehouse.v1.ImportInvitation
+	7,  // 17: gatehouse.v1.ImportInvitationsResponse.counts:type_name -> gatehouse.v1.ImportCounts
+	6,  // 18: gatehouse.v1.ImportInvitationsResponse.invitations:type_name -> gatehouse.v1.ImportRowResult
+	1,  // 19: gatehouse.v1.ImportService.ImportBatch:input_type -> gatehouse.v1.ImportBatchRequest
+	10, // 20: gatehouse.v1.ImportService.ImportInvitations:input_type -> gatehouse.v1.ImportInvitationsRequest
+	8,  // 21: gatehouse.v1.ImportService.ImportBatch:output_type -> gatehouse.v1.ImportBatchResponse
+	11, // 22: gatehouse.v1.ImportService.ImportInvitations:output_type -> gatehouse.v1.ImportInvitationsResponse
+	21, // [21:23] is the sub-list for method output_type
+	19, // [19:21] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_gatehouse_v1_import_proto_init() }
@@ -985,7 +1254,7 @@ func file_gatehouse_v1_import_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gatehouse_v1_import_proto_rawDesc), len(file_gatehouse_v1_import_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -42,6 +42,9 @@ const (
 	// ImportServiceImportBatchProcedure is the fully-qualified name of the ImportService's ImportBatch
 	// RPC.
 	ImportServiceImportBatchProcedure = "/gatehouse.v1.ImportService/ImportBatch"
+	// ImportServiceImportInvitationsProcedure is the fully-qualified name of the ImportService's
+	// ImportInvitations RPC.
+	ImportServiceImportInvitationsProcedure = "/gatehouse.v1.ImportService/ImportInvitations"
 )
 
 // ImportServiceClient is a client for the gatehouse.v1.ImportService service.
@@ -55,6 +58,15 @@ type ImportServiceClient interface {
 	// together in one transaction. With dry_run nothing is written and the
 	// results say what would happen.
 	ImportBatch(context.Context, *connect.Request[v1.ImportBatchRequest]) (*connect.Response[v1.ImportBatchResponse], error)
+	// ImportInvitations creates or updates memberships that are not active
+	// (pending or expired invitations, inactive members), as `gatehouse
+	// export` writes them, for users and organizations that exist. No email
+	// is sent: a pending invitation is accepted, as any other, when the user
+	// signs in to the organization before it expires. An active membership
+	// is never changed (an invitation does not demote a member). Matching,
+	// UNCHANGED, per-row failures, one transaction and dry_run are as for
+	// ImportBatch.
+	ImportInvitations(context.Context, *connect.Request[v1.ImportInvitationsRequest]) (*connect.Response[v1.ImportInvitationsResponse], error)
 }
 
 // NewImportServiceClient constructs a client for the gatehouse.v1.ImportService service. By
@@ -74,17 +86,29 @@ func NewImportServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(importServiceMethods.ByName("ImportBatch")),
 			connect.WithClientOptions(opts...),
 		),
+		importInvitations: connect.NewClient[v1.ImportInvitationsRequest, v1.ImportInvitationsResponse](
+			httpClient,
+			baseURL+ImportServiceImportInvitationsProcedure,
+			connect.WithSchema(importServiceMethods.ByName("ImportInvitations")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // importServiceClient implements ImportServiceClient.
 type importServiceClient struct {
-	importBatch *connect.Client[v1.ImportBatchRequest, v1.ImportBatchResponse]
+	importBatch       *connect.Client[v1.ImportBatchRequest, v1.ImportBatchResponse]
+	importInvitations *connect.Client[v1.ImportInvitationsRequest, v1.ImportInvitationsResponse]
 }
 
 // ImportBatch calls gatehouse.v1.ImportService.ImportBatch.
 func (c *importServiceClient) ImportBatch(ctx context.Context, req *connect.Request[v1.ImportBatchRequest]) (*connect.Response[v1.ImportBatchResponse], error) {
 	return c.importBatch.CallUnary(ctx, req)
+}
+
+// ImportInvitations calls gatehouse.v1.ImportService.ImportInvitations.
+func (c *importServiceClient) ImportInvitations(ctx context.Context, req *connect.Request[v1.ImportInvitationsRequest]) (*connect.Response[v1.ImportInvitationsResponse], error) {
+	return c.importInvitations.CallUnary(ctx, req)
 }
 
 // ImportServiceHandler is an implementation of the gatehouse.v1.ImportService service.
@@ -98,6 +122,15 @@ type ImportServiceHandler interface {
 	// together in one transaction. With dry_run nothing is written and the
 	// results say what would happen.
 	ImportBatch(context.Context, *connect.Request[v1.ImportBatchRequest]) (*connect.Response[v1.ImportBatchResponse], error)
+	// ImportInvitations creates or updates memberships that are not active
+	// (pending or expired invitations, inactive members), as `gatehouse
+	// export` writes them, for users and organizations that exist. No email
+	// is sent: a pending invitation is accepted, as any other, when the user
+	// signs in to the organization before it expires. An active membership
+	// is never changed (an invitation does not demote a member). Matching,
+	// UNCHANGED, per-row failures, one transaction and dry_run are as for
+	// ImportBatch.
+	ImportInvitations(context.Context, *connect.Request[v1.ImportInvitationsRequest]) (*connect.Response[v1.ImportInvitationsResponse], error)
 }
 
 // NewImportServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -113,10 +146,18 @@ func NewImportServiceHandler(svc ImportServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(importServiceMethods.ByName("ImportBatch")),
 		connect.WithHandlerOptions(opts...),
 	)
+	importServiceImportInvitationsHandler := connect.NewUnaryHandler(
+		ImportServiceImportInvitationsProcedure,
+		svc.ImportInvitations,
+		connect.WithSchema(importServiceMethods.ByName("ImportInvitations")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/gatehouse.v1.ImportService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ImportServiceImportBatchProcedure:
 			importServiceImportBatchHandler.ServeHTTP(w, r)
+		case ImportServiceImportInvitationsProcedure:
+			importServiceImportInvitationsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -128,4 +169,8 @@ type UnimplementedImportServiceHandler struct{}
 
 func (UnimplementedImportServiceHandler) ImportBatch(context.Context, *connect.Request[v1.ImportBatchRequest]) (*connect.Response[v1.ImportBatchResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("gatehouse.v1.ImportService.ImportBatch is not implemented"))
+}
+
+func (UnimplementedImportServiceHandler) ImportInvitations(context.Context, *connect.Request[v1.ImportInvitationsRequest]) (*connect.Response[v1.ImportInvitationsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("gatehouse.v1.ImportService.ImportInvitations is not implemented"))
 }
