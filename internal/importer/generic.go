@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,9 @@ import (
 // empty after the first). Columns: email, external_id, first_name,
 // last_name, name, locale, email_verified (true/false), password_hash,
 // custom_password_hash (JSON), metadata (a JSON object) or metadata.<key>,
+// the profile's phone_number, preferred_username, picture, gender, groups
+// (names separated by ';'), profile_metadata and custom_attributes (JSON
+// objects),
 // organization_external_id, organization_display_name (creates the
 // organization when set), roles (names separated by ';') and
 // membership_metadata (a JSON object).
@@ -207,6 +211,8 @@ var csvColumns = map[string]bool{
 	"email": true, "external_id": true, "first_name": true, "last_name": true, "name": true, "locale": true,
 	"email_verified": true, "password_hash": true, "custom_password_hash": true, "metadata": true,
 	"organization_external_id": true, "organization_display_name": true, "roles": true, "membership_metadata": true,
+	"phone_number": true, "preferred_username": true, "picture": true, "gender": true, "groups": true,
+	"profile_metadata": true, "custom_attributes": true,
 }
 
 func readGenericCSV(d *Dataset, path string) error {
@@ -252,7 +258,9 @@ func readGenericCSV(d *Dataset, path string) error {
 			return ""
 		}
 		u := User{Source: src, Email: col("email"), ExternalID: col("external_id"), FirstName: col("first_name"),
-			LastName: col("last_name"), Name: col("name"), Locale: col("locale"), PasswordHash: col("password_hash")}
+			LastName: col("last_name"), Name: col("name"), Locale: col("locale"), PasswordHash: col("password_hash"),
+			PhoneNumber: col("phone_number"), PreferredUsername: col("preferred_username"), Picture: col("picture"),
+			Gender: col("gender"), Groups: cleanRoles(strings.Split(col("groups"), ";"))}
 		if v := col("email_verified"); v != "" {
 			b, err := parseBool(v)
 			if err != nil {
@@ -263,6 +271,14 @@ func readGenericCSV(d *Dataset, path string) error {
 		}
 		if u.Metadata, err = csvMetadata(col("metadata")); err != nil {
 			d.rejectUser(u, "metadata", "json", "must be a JSON object: %v", err)
+			continue
+		}
+		if u.ProfileMetadata, err = csvMetadata(col("profile_metadata")); err != nil {
+			d.rejectUser(u, "profile_metadata", "json", "must be a JSON object: %v", err)
+			continue
+		}
+		if u.CustomAttributes, err = csvMetadata(col("custom_attributes")); err != nil {
+			d.rejectUser(u, "custom_attributes", "json", "must be a JSON object: %v", err)
 			continue
 		}
 		for c, i := range cols {
@@ -319,7 +335,9 @@ func mergeUser(into *User, u User) string {
 		name     string
 		dst, val *string
 	}{{"email", &into.Email, &u.Email}, {"first_name", &into.FirstName, &u.FirstName}, {"last_name", &into.LastName, &u.LastName},
-		{"name", &into.Name, &u.Name}, {"locale", &into.Locale, &u.Locale}, {"password_hash", &into.PasswordHash, &u.PasswordHash}} {
+		{"name", &into.Name, &u.Name}, {"locale", &into.Locale, &u.Locale}, {"password_hash", &into.PasswordHash, &u.PasswordHash},
+		{"phone_number", &into.PhoneNumber, &u.PhoneNumber}, {"preferred_username", &into.PreferredUsername, &u.PreferredUsername},
+		{"picture", &into.Picture, &u.Picture}, {"gender", &into.Gender, &u.Gender}} {
 		if *f.val != "" && *f.dst != "" && !strings.EqualFold(*f.val, *f.dst) {
 			return f.name
 		}
@@ -327,8 +345,17 @@ func mergeUser(into *User, u User) string {
 	if u.EmailVerified != nil && into.EmailVerified != nil && *u.EmailVerified != *into.EmailVerified {
 		return "email_verified"
 	}
-	if len(u.Metadata) > 0 && len(into.Metadata) > 0 && !sameMap(u.Metadata, into.Metadata) {
-		return "metadata"
+	for _, f := range []struct {
+		name     string
+		dst, val map[string]string
+	}{{"metadata", into.Metadata, u.Metadata}, {"profile_metadata", into.ProfileMetadata, u.ProfileMetadata},
+		{"custom_attributes", into.CustomAttributes, u.CustomAttributes}} {
+		if len(f.val) > 0 && len(f.dst) > 0 && !sameMap(f.val, f.dst) {
+			return f.name
+		}
+	}
+	if len(u.Groups) > 0 && len(into.Groups) > 0 && !slices.Equal(u.Groups, into.Groups) {
+		return "groups"
 	}
 	for _, m := range u.Memberships {
 		for _, have := range into.Memberships {
@@ -347,6 +374,19 @@ func mergeUser(into *User, u User) string {
 	set(&into.Name, u.Name)
 	set(&into.Locale, u.Locale)
 	set(&into.PasswordHash, u.PasswordHash)
+	set(&into.PhoneNumber, u.PhoneNumber)
+	set(&into.PreferredUsername, u.PreferredUsername)
+	set(&into.Picture, u.Picture)
+	set(&into.Gender, u.Gender)
+	if len(into.Groups) == 0 {
+		into.Groups = u.Groups
+	}
+	if len(into.ProfileMetadata) == 0 {
+		into.ProfileMetadata = u.ProfileMetadata
+	}
+	if len(into.CustomAttributes) == 0 {
+		into.CustomAttributes = u.CustomAttributes
+	}
 	if into.EmailVerified == nil {
 		into.EmailVerified = u.EmailVerified
 	}

@@ -1,6 +1,8 @@
 package importer
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -97,5 +99,31 @@ func TestGenericCSV(t *testing.T) {
 	}
 	if _, err := Read("generic", []string{"testdata/generic/bad-header.csv"}, Options{}); err == nil || !strings.Contains(err.Error(), `"emails"`) {
 		t.Errorf("an unknown column: %v", err)
+	}
+}
+
+func TestGenericCSVProfileConflict(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "u.csv")
+	csv := "email,phone_number,groups,custom_attributes,organization_external_id\n" +
+		"a@example.com,+1555,x;y,\"{\"\"k\"\":1}\",o1\n" +
+		"a@example.com,,,,o2\n" +
+		"a@example.com,+1666,,,o3\n"
+	if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Read("generic", []string{file}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Users) != 1 {
+		t.Fatalf("users %+v", d.Users)
+	}
+	u := d.Users[0]
+	if u.PhoneNumber != "+1555" || !slices.Equal(u.Groups, []string{"x", "y"}) || u.CustomAttributes["k"] != "1" || len(u.Memberships) != 2 {
+		t.Errorf("user %+v", u)
+	}
+	if got := rejected(d); !slices.Equal(got, []string{"u.csv:4 phone_number:conflict"}) {
+		t.Errorf("rejections %v", got)
 	}
 }
