@@ -282,8 +282,10 @@ func (r *runner) compatUser(ctx context.Context, u User) (status, error) {
 		}
 		first := u.Memberships[0]
 		cu := &usersv1.CreateUser{Email: u.Email, Metadata: u.Metadata,
-			Membership:  &usersv1.CreateMembership{Roles: roles(first.Roles), Metadata: first.Metadata},
-			UserProfile: &usersv1.CreateUserProfile{FirstName: u.FirstName, LastName: u.LastName, Name: u.Name, Locale: u.Locale}}
+			Membership: &usersv1.CreateMembership{Roles: roles(first.Roles), Metadata: first.Metadata},
+			UserProfile: &usersv1.CreateUserProfile{FirstName: u.FirstName, LastName: u.LastName, Name: u.Name, Locale: u.Locale,
+				PhoneNumber: u.PhoneNumber, PreferredUsername: u.PreferredUsername, Picture: optional(u.Picture),
+				Gender: optional(u.Gender), Groups: u.Groups, Metadata: u.ProfileMetadata, CustomAttributes: u.CustomAttributes}}
 		if u.ExternalID != "" {
 			cu.ExternalId = &u.ExternalID
 		}
@@ -311,11 +313,23 @@ func (r *runner) compatUser(ctx context.Context, u User) (status, error) {
 		want, have string
 		dst        **string
 	}{{u.FirstName, p.GetFirstName(), &upd.UserProfile.FirstName}, {u.LastName, p.GetLastName(), &upd.UserProfile.LastName},
-		{u.Name, p.GetName(), &upd.UserProfile.Name}, {u.Locale, p.GetLocale(), &upd.UserProfile.Locale}} {
+		{u.Name, p.GetName(), &upd.UserProfile.Name}, {u.Locale, p.GetLocale(), &upd.UserProfile.Locale},
+		{u.PhoneNumber, p.GetPhoneNumber(), &upd.UserProfile.PhoneNumber},
+		{u.PreferredUsername, p.GetPreferredUsername(), &upd.UserProfile.PreferredUsername},
+		{u.Picture, p.GetPicture(), &upd.UserProfile.Picture}, {u.Gender, p.GetGender(), &upd.UserProfile.Gender}} {
 		if f.want != "" && f.want != f.have {
 			v := f.want
 			*f.dst, changed = &v, true
 		}
+	}
+	if len(u.Groups) > 0 && !slices.Equal(u.Groups, p.GetGroups()) {
+		upd.UserProfile.Groups, changed = u.Groups, true
+	}
+	if len(u.ProfileMetadata) > 0 && !maps.Equal(u.ProfileMetadata, p.GetMetadata()) {
+		upd.UserProfile.Metadata, changed = u.ProfileMetadata, true
+	}
+	if len(u.CustomAttributes) > 0 && !maps.Equal(u.CustomAttributes, p.GetCustomAttributes()) {
+		upd.UserProfile.CustomAttributes, changed = u.CustomAttributes, true
 	}
 	if u.ExternalID != "" && u.ExternalID != got.GetExternalId() {
 		upd.ExternalId, changed = &u.ExternalID, true

@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -77,6 +78,56 @@ func TestCompatChecksRoles(t *testing.T) {
 			if f.ExternalID == "w" && !strings.Contains(f.Reason, `role "nope" does not exist`) {
 				t.Errorf("w's reason %q does not name the unknown role", f.Reason)
 			}
+		}
+	})
+}
+
+// TestCompatWritesWholeProfile: --compat sends every profile field the
+// Scalekit CreateUser and UpdateUser messages carry, creates and updates
+// them on a live server, and a second run changes nothing.
+func TestCompatWritesWholeProfile(t *testing.T) {
+	t.Parallel()
+	servertest.Each(t, servertest.Options{}, func(t *testing.T, in *servertest.Instance) {
+		line := `{"type": "organization", "external_id": "org_p", "display_name": "P"}
+{"type": "user", "email": "p@example.com", "external_id": "p", "first_name": "Pat", "locale": "en-GB", ` +
+			`"phone_number": "+441234567890", "preferred_username": "pat", "picture": "https://cdn.example.com/p.png", "gender": "other", ` +
+			`"groups": ["eng", "ops"], "profile_metadata": {"team": "core"}, "custom_attributes": {"badge": "9"}, ` +
+			`"memberships": [{"organization_external_id": "org_p", "roles": ["member"]}]}
+`
+		profile := func() map[string]any {
+			status, out := in.Do(t, in.Token(t), "GET", "/api/v1/users?page_size=10", "")
+			if status != 200 {
+				t.Fatalf("list users: %d %v", status, out)
+			}
+			return out["users"].([]any)[0].(map[string]any)["user_profile"].(map[string]any)
+		}
+		check := func(what string, want map[string]string) {
+			t.Helper()
+			p := profile()
+			for k, v := range want {
+				if got := fmt.Sprint(p[k]); got != v {
+					t.Errorf("%s: %s = %q, want %q", what, k, got, v)
+				}
+			}
+		}
+		created := runImport(t, in, line, true, false)
+		if created.Users != (importer.Counts{Created: 1}) {
+			t.Fatalf("first run users %+v (failures %v)", created.Users, created.Failures)
+		}
+		want := map[string]string{"phone_number": "+441234567890", "preferred_username": "pat", "picture": "https://cdn.example.com/p.png",
+			"gender": "other", "groups": "[eng ops]", "metadata": "map[team:core]", "custom_attributes": "map[badge:9]", "locale": "en-GB", "first_name": "Pat"}
+		check("created", want)
+
+		changed := strings.NewReplacer(`"+441234567890"`, `"+449999999999"`, `"pat"`, `"patty"`, `p.png`, `q.png`, `"other"`, `"female"`,
+			`["eng", "ops"]`, `["eng"]`, `"core"`, `"edge"`, `"9"`, `"10"`).Replace(line)
+		upd := runImport(t, in, changed, true, false)
+		if upd.Users != (importer.Counts{Updated: 1}) {
+			t.Fatalf("second run users %+v (failures %v)", upd.Users, upd.Failures)
+		}
+		check("updated", map[string]string{"phone_number": "+449999999999", "preferred_username": "patty", "picture": "https://cdn.example.com/q.png",
+			"gender": "female", "groups": "[eng]", "metadata": "map[team:edge]", "custom_attributes": "map[badge:10]"})
+		if again := runImport(t, in, changed, true, false); again.Users != (importer.Counts{Unchanged: 1}) {
+			t.Errorf("third run users %+v, want unchanged", again.Users)
 		}
 	})
 }
