@@ -230,6 +230,7 @@ func BenchmarkTokenGrants(b *testing.B) {
 			b.SetParallelism(writerParallelism)
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := e.startCPU(postgres)
 			b.RunParallel(func(pb *testing.PB) {
 				rt := <-seeds
 				for pb.Next() {
@@ -242,6 +243,7 @@ func BenchmarkTokenGrants(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+			cpu.report(b)
 		})
 	})
 }

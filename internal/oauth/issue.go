@@ -104,13 +104,37 @@ func (s *Server) accessTTL(ctx context.Context, q *store.Q, orgID string) (time.
 	if err != nil {
 		return 0, err
 	}
+	return s.userTokenTTL(p.AccessTokenTTL), nil
+}
+
+// userTokenTTL is the life of a user access token under a policy that
+// sets policyTTL (0: none).
+func (s *Server) userTokenTTL(policyTTL time.Duration) time.Duration {
 	switch {
-	case p.AccessTokenTTL > 0:
-		return p.AccessTokenTTL, nil
+	case policyTTL > 0:
+		return policyTTL
 	case s.UserTokenTTL > 0:
-		return s.UserTokenTTL, nil
+		return s.UserTokenTTL
 	}
-	return DefaultUserTokenTTL, nil
+	return DefaultUserTokenTTL
+}
+
+// storedPolicyTTL is a session policy source that can work the access-token
+// lifetime out of the environment's stored session policy alone
+// (settings.Service can: organizations' policies do not change it).
+type storedPolicyTTL interface {
+	AccessTokenTTLOf(stored *store.SessionPolicy) time.Duration
+}
+
+// accessTTLFrom is accessTTL from the stored session policy the caller
+// read inside its transaction (nil: none is stored), without reading
+// again; a policy source that cannot work from it is asked as accessTTL
+// asks it.
+func (s *Server) accessTTLFrom(ctx context.Context, q *store.Q, orgID string, stored *store.SessionPolicy) (time.Duration, error) {
+	if src, ok := s.Sessions.Policies.(storedPolicyTTL); ok {
+		return s.userTokenTTL(src.AccessTokenTTLOf(stored)), nil
+	}
+	return s.accessTTL(ctx, q, orgID)
 }
 
 func (s *Server) idTTL() time.Duration {
@@ -156,11 +180,17 @@ func (s *Server) subject(ctx context.Context, q *store.Q, ses *store.Session) (*
 	}
 	status, roles, err := q.MembershipRoles(ctx, s.EnvID, ses.OrgID, ses.UserID)
 	if errors.Is(err, store.ErrNotFound) || err == nil && status != store.MembershipActive {
-		return nil, nil, refused("invalid_grant", "the user is no longer an active member of the organization")
+		return nil, nil, notMember()
 	} else if err != nil {
 		return nil, nil, err
 	}
 	return u, roles, nil
+}
+
+// notMember refuses a grant whose session's membership is gone or not
+// active.
+func notMember() error {
+	return refused("invalid_grant", "the user is no longer an active member of the organization")
 }
 
 // record writes the access token (and, when wanted, a new refresh token in
@@ -170,6 +200,12 @@ func (s *Server) record(ctx context.Context, q *store.Q, ts *tokenSet, g *store.
 	if err != nil {
 		return err
 	}
+	return s.recordTTL(ctx, q, ts, g, ttl, withRefresh, parentHash)
+}
+
+// recordTTL is record with the access token's life already worked out.
+func (s *Server) recordTTL(ctx context.Context, q *store.Q, ts *tokenSet, g *store.Grant, ttl time.Duration, withRefresh bool,
+	parentHash string) error {
 	ts.jti, ts.issued, ts.ttl = s.IDs.New(id.Token), s.Now(), ttl
 	if err := q.CreateAccessToken(ctx, &store.AccessToken{JTI: ts.jti, EnvID: s.EnvID, GrantID: g.ID,
 		ExpiresAt: ts.issued.Add(ttl)}); err != nil {

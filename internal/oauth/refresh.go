@@ -1,9 +1,11 @@
 package oauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -16,6 +18,13 @@ import (
 // sibling; later, it is reuse: the whole family is revoked, and the session
 // with it. The new access token carries the user's roles as they are now;
 // the session must be live and the membership active.
+//
+// A rotation is mostly round trips to the database, so the common case (a
+// live token of this client, unused, its session live) takes three
+// statements before the two inserts: the session touched, the token
+// claimed, and one joined read of grant, user, membership, roles and
+// session policy. Anything else goes the slow way (claimSlow, issueSlow),
+// which reads one thing at a time to tell the cases apart.
 func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c := s.authenticateClient(w, r, true)
@@ -31,111 +40,194 @@ func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "the refresh token is invalid, expired or revoked")
 		return
 	}
-	h := secretHash(raw)
+	h, asked := secretHash(raw), r.PostForm.Get("scope")
 	ts := &tokenSet{client: c}
 	var reused *store.Session
 	err := s.tx(ctx, func(q *store.Q) error {
 		now := s.Now()
-		bad := refused("invalid_grant", "the refresh token is invalid, expired or revoked")
-		rt, err := q.GetRefreshToken(ctx, s.EnvID, h)
+		ses, err := q.TouchRefreshSession(ctx, s.EnvID, h, c.ID, now)
+		var rt *store.RefreshToken
+		if err == nil {
+			rt, err = q.ClaimRefreshToken(ctx, s.EnvID, h, c.ID, now)
+		}
 		if errors.Is(err, store.ErrNotFound) {
-			return bad
-		} else if err != nil {
-			return err
+			rt, ses, err = s.claimSlow(ctx, q, c, h, asked, now, &reused)
 		}
-		if rt.ClientID != c.ID || !rt.RevokedAt.IsZero() {
-			return bad
-		}
-		// Scope can only narrow, and asking for more changes nothing.
-		scopes := strings.Fields(rt.Scope)
-		if r.PostForm.Get("scope") != "" {
-			asked := strings.Fields(r.PostForm.Get("scope"))
-			for _, sc := range asked {
-				if !hasScope(scopes, sc) {
-					return refused("invalid_scope", "scope "+sc+" was not granted")
-				}
-			}
-			scopes = grantableScopes(strings.Join(asked, " "))
-		}
-		// The session row is locked (touched) first, as revocations lock
-		// it first, so a refresh racing a revocation on PostgreSQL waits
-		// instead of deadlocking.
-		live := true
-		if err := s.Sessions.Touch(ctx, q, rt.SessionID); errors.Is(err, sessions.ErrNoSession) {
-			live = false
-		} else if err != nil {
-			return err
-		}
-		if err := q.UseRefreshToken(ctx, s.EnvID, h, c.ID, now); errors.Is(err, store.ErrNotFound) {
-			rt, err = q.GetRefreshToken(ctx, s.EnvID, h)
-			if err != nil {
-				return err
-			}
-			switch {
-			case !rt.RevokedAt.IsZero():
-				return bad
-			case !rt.UsedAt.IsZero() && now.Sub(rt.UsedAt) <= s.refreshGrace():
-				// A concurrent double submit: answer it too.
-			default:
-				s.Metrics.RefreshReuse()
-				if err := q.RevokeGrant(ctx, s.EnvID, rt.FamilyID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
-				ses, err := q.GetSession(ctx, s.EnvID, rt.SessionID)
-				if err == nil {
-					ended, err := s.Sessions.RevokeIn(ctx, q, ses, sessions.ReasonRefreshReuse)
-					if err != nil {
-						return err
-					}
-					if ended {
-						reused = ses
-					}
-				} else if !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
-				return bad
-			}
-		} else if err != nil {
-			return err
-		}
-		if !live {
-			return bad
-		}
-		g, err := q.GetGrant(ctx, s.EnvID, rt.FamilyID)
 		if err != nil {
 			return err
 		}
-		if !g.RevokedAt.IsZero() {
-			return bad
-		}
-		ses, err := q.GetSession(ctx, s.EnvID, rt.SessionID)
-		if errors.Is(err, store.ErrNotFound) {
-			return bad
-		} else if err != nil {
+		if ts.scopes, err = narrowScopes(rt.Scope, asked); err != nil {
 			return err
 		}
 		if !sessions.Live(ses, now) {
-			return bad
+			return refused("invalid_grant", "the refresh token is invalid, expired or revoked")
 		}
-		if ts.user, ts.roles, err = s.subject(ctx, q, ses); err != nil {
-			return err
-		}
-		ts.ses, ts.scopes = ses, scopes
-		return s.record(ctx, q, ts, g, true, h)
+		ts.ses = ses
+		return s.issueRefreshed(ctx, q, ts, rt.FamilyID, h)
 	})
 	var ref *errRefused
-	if errors.As(err, &ref) {
+	var undone *errUndone
+	switch {
+	case errors.As(err, &ref):
 		if reused != nil {
 			s.Log.WarnContext(ctx, "refresh token reuse: family and session revoked", "request_id", requestID(r),
 				"client_id", c.ID, "session_id", reused.ID)
 			s.Sessions.Notify(ctx, reused)
 		}
 		tokenError(w, http.StatusBadRequest, ref.code, ref.desc)
-		return
-	}
-	if err != nil {
+	case errors.As(err, &undone):
+		tokenError(w, http.StatusBadRequest, undone.code, undone.desc)
+	case err != nil:
 		s.serverError(w, r, "refreshing a token", err)
-		return
+	default:
+		s.respond(w, r, ts)
 	}
-	s.respond(w, r, ts)
+}
+
+// errUndone is a refusal whose transaction rolls back (s.tx commits on an
+// *errRefused, which it does not unwrap to): a refresh asking for a scope
+// that was not granted changes nothing, the token stays unused.
+type errUndone struct{ code, desc string }
+
+func (e *errUndone) Error() string { return e.code + ": " + e.desc }
+
+// narrowScopes is the scope of the new access token: the token's, or the
+// narrower set asked for. Asking for more is invalid_scope.
+func narrowScopes(granted, asked string) ([]string, error) {
+	scopes := strings.Fields(granted)
+	if asked == "" {
+		return scopes, nil
+	}
+	for _, sc := range strings.Fields(asked) {
+		if !hasScope(scopes, sc) {
+			return nil, &errUndone{"invalid_scope", "scope " + sc + " was not granted"}
+		}
+	}
+	return grantableScopes(asked), nil
+}
+
+// claimSlow is the rotation's first step when the common case did not
+// apply (the token unknown, another client's, revoked or used, or its
+// session not live), one read at a time: it refuses, answers a concurrent
+// double submit within the grace, or, on reuse, revokes the family and the
+// session (set in *reused so the caller can log and notify after commit).
+func (s *Server) claimSlow(ctx context.Context, q *store.Q, c *Client, h, asked string, now time.Time,
+	reused **store.Session) (*store.RefreshToken, *store.Session, error) {
+	bad := refused("invalid_grant", "the refresh token is invalid, expired or revoked")
+	rt, err := q.GetRefreshToken(ctx, s.EnvID, h)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, bad
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if rt.ClientID != c.ID || !rt.RevokedAt.IsZero() {
+		return nil, nil, bad
+	}
+	// Scope can only narrow; checked before anything is changed.
+	if _, err := narrowScopes(rt.Scope, asked); err != nil {
+		return nil, nil, err
+	}
+	// The session row is locked (touched) first, as revocations lock it
+	// first, so a refresh racing a revocation on PostgreSQL waits instead
+	// of deadlocking.
+	live := true
+	if err := s.Sessions.Touch(ctx, q, rt.SessionID); errors.Is(err, sessions.ErrNoSession) {
+		live = false
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if err := q.UseRefreshToken(ctx, s.EnvID, h, c.ID, now); errors.Is(err, store.ErrNotFound) {
+		rt, err = q.GetRefreshToken(ctx, s.EnvID, h)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case !rt.RevokedAt.IsZero():
+			return nil, nil, bad
+		case !rt.UsedAt.IsZero() && now.Sub(rt.UsedAt) <= s.refreshGrace():
+			// A concurrent double submit: answer it too.
+		default:
+			return nil, nil, s.refreshReused(ctx, q, rt, now, reused)
+		}
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if !live {
+		return nil, nil, bad
+	}
+	ses, err := q.GetSession(ctx, s.EnvID, rt.SessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, bad
+	} else if err != nil {
+		return nil, nil, err
+	}
+	return rt, ses, nil
+}
+
+// refreshReused handles a used token presented after the grace: the
+// family is revoked, and the session with it. It returns the refusal.
+func (s *Server) refreshReused(ctx context.Context, q *store.Q, rt *store.RefreshToken, now time.Time, reused **store.Session) error {
+	s.Metrics.RefreshReuse()
+	if err := q.RevokeGrant(ctx, s.EnvID, rt.FamilyID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	ses, err := q.GetSession(ctx, s.EnvID, rt.SessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return refused("invalid_grant", "the refresh token is invalid, expired or revoked")
+	} else if err != nil {
+		return err
+	}
+	ended, err := s.Sessions.RevokeIn(ctx, q, ses, sessions.ReasonRefreshReuse)
+	if err != nil {
+		return err
+	}
+	if ended {
+		*reused = ses
+	}
+	return refused("invalid_grant", "the refresh token is invalid, expired or revoked")
+}
+
+// issueRefreshed records the new access and refresh tokens of ts (its
+// session set) in the family grantID, with the user and the membership's
+// roles as they are now. The grant, the user, the membership with its
+// roles and the session policy come from one joined read; when it finds
+// nothing (the grant or the user is gone) issueSlow reads them one at a
+// time to answer as precisely.
+func (s *Server) issueRefreshed(ctx context.Context, q *store.Q, ts *tokenSet, grantID, parentHash string) error {
+	st, err := q.GetRefreshState(ctx, s.EnvID, grantID, ts.ses.UserID, ts.ses.OrgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.issueSlow(ctx, q, ts, grantID, parentHash)
+	} else if err != nil {
+		return err
+	}
+	if !st.Grant.RevokedAt.IsZero() {
+		return refused("invalid_grant", "the refresh token is invalid, expired or revoked")
+	}
+	ts.user = st.User
+	if ts.ses.OrgID != "" {
+		if !st.Member || st.MemberStatus != store.MembershipActive {
+			return notMember()
+		}
+		ts.roles = st.Roles
+	}
+	ttl, err := s.accessTTLFrom(ctx, q, ts.ses.OrgID, st.SessionPolicy)
+	if err != nil {
+		return err
+	}
+	return s.recordTTL(ctx, q, ts, st.Grant, ttl, true, parentHash)
+}
+
+// issueSlow is issueRefreshed one read at a time.
+func (s *Server) issueSlow(ctx context.Context, q *store.Q, ts *tokenSet, grantID, parentHash string) error {
+	g, err := q.GetGrant(ctx, s.EnvID, grantID)
+	if err != nil {
+		return err
+	}
+	if !g.RevokedAt.IsZero() {
+		return refused("invalid_grant", "the refresh token is invalid, expired or revoked")
+	}
+	if ts.user, ts.roles, err = s.subject(ctx, q, ts.ses); err != nil {
+		return err
+	}
+	return s.record(ctx, q, ts, g, true, parentHash)
 }

@@ -1,0 +1,114 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cpuMeter measures the CPU time a benchmark's timed part costs: this
+// process's (server and load generator together, from getrusage) and, on
+// PostgreSQL, that of the test database's server backends (from /proc).
+// On a machine shared with other work, ops/s moves with the load, but the
+// CPU spent per operation barely does, so this is the number to compare
+// before and after a change.
+type cpuMeter struct {
+	db    *sql.DB // nil on SQLite
+	self  time.Duration
+	ticks map[int]int64 // backend pid -> utime+stime at the start
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times; 100 on every
+// Linux platform Go supports.
+const clockTicks = 100
+
+func startCPU(db *sql.DB) *cpuMeter {
+	m := &cpuMeter{db: db, self: selfCPU(), ticks: map[int]int64{}}
+	for _, pid := range m.backends() {
+		m.ticks[pid] = procTicks(pid)
+	}
+	return m
+}
+
+// report adds cpu-µs/op (this process) and, on PostgreSQL, pg-cpu-µs/op
+// and their sum to b's results.
+func (m *cpuMeter) report(b *testing.B) {
+	self := selfCPU() - m.self
+	b.ReportMetric(float64(self.Microseconds())/float64(b.N), "cpu-µs/op")
+	if m.db == nil {
+		return
+	}
+	var ticks int64
+	for _, pid := range m.backends() {
+		ticks += procTicks(pid) - m.ticks[pid] // a backend started during the run counts from 0
+	}
+	pg := time.Duration(ticks) * time.Second / clockTicks
+	b.ReportMetric(float64(pg.Microseconds())/float64(b.N), "pg-cpu-µs/op")
+	b.ReportMetric(float64((self+pg).Microseconds())/float64(b.N), "total-cpu-µs/op")
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// backends are the PostgreSQL server processes of the benchmark's own
+// database (each test database is fresh, so other work on the server is
+// not counted).
+func (m *cpuMeter) backends() []int {
+	if m.db == nil {
+		return nil
+	}
+	rows, err := m.db.QueryContext(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) == nil {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// procTicks is a process's user plus system time in clock ticks; 0 if it
+// cannot be read (the server on another machine, or the process gone).
+func procTicks(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces), counted from
+	// state (field 3): utime is field 14, stime field 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(string(f[11]), 10, 64)
+	s, _ := strconv.ParseInt(string(f[12]), 10, 64)
+	return u + s
+}
+
+// startCPU starts a cpuMeter on e's server, counting the database's
+// backends when it runs on PostgreSQL.
+func (e *oauthEnv) startCPU(postgres bool) *cpuMeter {
+	if !postgres {
+		return startCPU(nil)
+	}
+	return startCPU(e.in.Server.OAuth.Store.DB())
+}
