@@ -156,9 +156,13 @@ func collectMemberships(rows *sql.Rows, envID string, byUser map[string]*User, w
 // index, reading membership_roles for the users userFilter selects ($1 is
 // the environment, args its parameters).
 func (q *Q) attachMembershipRoles(ctx context.Context, index map[memberKey]*Membership, userFilter string, args []any) error {
+	// CROSS JOIN makes SQLite read membership_roles first, by its key
+	// (user first, migrate_sqlite.go) rather than walk the environment's
+	// roles and look each one up; PostgreSQL plans it as the inner join
+	// it is.
 	rows, err := q.query(ctx, `SELECT mr.org_id, mr.user_id, r.id, r.name, r.display_name
-		FROM membership_roles mr JOIN roles r ON r.id = mr.role_id AND r.env_id = mr.env_id
-		WHERE mr.env_id = $1 AND `+userFilter+` ORDER BY r.name`, args...)
+		FROM membership_roles mr CROSS JOIN roles r
+		WHERE r.id = mr.role_id AND r.env_id = mr.env_id AND mr.env_id = $1 AND `+userFilter+` ORDER BY r.name`, args...)
 	if err != nil {
 		return mapErr(err)
 	}

@@ -73,7 +73,10 @@ func (q *Q) GetOrganizationByExternalID(ctx context.Context, envID, externalID s
 // DeleteOrganization removes an organization; its memberships and its own
 // roles go with it, and its users remain.
 func (q *Q) DeleteOrganization(ctx context.Context, envID, id string) error {
-	if _, err := q.exec(ctx, `DELETE FROM membership_roles WHERE env_id = $1 AND org_id = $2`, envID, id); err != nil {
+	// Through memberships, whose key starts with org_id: on SQLite
+	// membership_roles is keyed by user first (migrate_sqlite.go).
+	if _, err := q.exec(ctx, `DELETE FROM membership_roles WHERE env_id = $1 AND org_id = $2
+		AND user_id IN (SELECT user_id FROM memberships WHERE env_id = $1 AND org_id = $2)`, envID, id); err != nil {
 		return mapErr(err)
 	}
 	if _, err := q.exec(ctx, `DELETE FROM memberships WHERE env_id = $1 AND org_id = $2`, envID, id); err != nil {

@@ -146,29 +146,9 @@ func IsPostgresURL(dsn string) bool {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrations, "migrations")
+	p, err := migrationProvider(s.db, s.dialect)
 	if err != nil {
 		return err
-	}
-	d := goose.DialectSQLite3
-	if s.dialect == Postgres {
-		d = goose.DialectPostgres
-	}
-	// Several nodes may start at once on a fresh PostgreSQL: a session
-	// advisory lock lets one migrate while the others wait. SQLite has one
-	// writer anyway; a start that lost the race simply finds nothing to do
-	// on a second pass.
-	var opts []goose.ProviderOption
-	if s.dialect == Postgres {
-		l, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 120))
-		if err != nil {
-			return fmt.Errorf("migrations: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(l))
-	}
-	p, err := goose.NewProvider(d, s.db, sub, opts...)
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
 	}
 	_, err = p.Up(ctx)
 	if err != nil && s.dialect == SQLite {
@@ -178,6 +158,39 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("applying migrations: %w", err)
 	}
 	return nil
+}
+
+// migrationProvider is goose over the embedded migrations for db, with
+// SQLite's own versions of the migrations it runs differently
+// (migrate_sqlite.go).
+func migrationProvider(db *sql.DB, dialect Dialect) (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	d := goose.DialectSQLite3
+	if dialect == Postgres {
+		d = goose.DialectPostgres
+	}
+	// Several nodes may start at once on a fresh PostgreSQL: a session
+	// advisory lock lets one migrate while the others wait. SQLite has one
+	// writer anyway; a start that lost the race simply finds nothing to do
+	// on a second pass.
+	var opts []goose.ProviderOption
+	if dialect == Postgres {
+		l, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 120))
+		if err != nil {
+			return nil, fmt.Errorf("migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(l))
+	} else {
+		opts = append(opts, sqliteMigrations()...)
+	}
+	p, err := goose.NewProvider(d, db, sub, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
 }
 
 // Dialect reports which database the store runs on.
@@ -275,6 +288,7 @@ var sqliteColumnsFields = map[string]string{
 	"roles.env_id, roles.org_id, roles.name":                                      "name",
 	"memberships.org_id, memberships.user_id":                                     "membership",
 	"membership_roles.org_id, membership_roles.user_id, membership_roles.role_id": "roles",
+	"membership_roles.user_id, membership_roles.org_id, membership_roles.role_id": "roles", // 00011 on SQLite
 	"permissions.env_id, permissions.name":                                        "name",
 	"role_permissions.role_id, role_permissions.permission_id":                    "permissions",
 }
