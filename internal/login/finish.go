@@ -23,9 +23,10 @@ const ReasonReplaced = "replaced_by_login"
 
 // authenticated continues a flow whose user just proved who they are: u
 // is nil for an unknown email that verified a code (sign-up, when
-// allowed). The flow gets a new cookie first (S01).
+// allowed). A flow that goes on to another step gets a new cookie when it
+// is saved (S01); one that ends in this answer (chooseOrganization) is
+// deleted instead, and never written in its authenticated state.
 func (h *Handler) authenticated(w http.ResponseWriter, r *http.Request, f *flow, u *store.User, amr string, verified bool) {
-	ctx := r.Context()
 	f.d.Verified, f.d.AMR, f.d.Notice = verified, []string{amr}, ""
 	if u == nil {
 		if !h.SignupAllowed || !verified {
@@ -34,18 +35,15 @@ func (h *Handler) authenticated(w http.ResponseWriter, r *http.Request, f *flow,
 			return
 		}
 		f.d.Step = stepSignup
-	} else {
-		f.d.UserID, f.d.Email, f.d.Step = u.ID, u.Email, stepOrganization
-	}
-	if err := h.rotate(ctx, w, f); err != nil {
-		h.serverError(w, r, "saving a login flow", err)
-		return
-	}
-	if u == nil {
+		if err := h.rotate(r.Context(), w, f); err != nil {
+			h.serverError(w, r, "saving a login flow", err)
+			return
+		}
 		seeOther(w, flowURL(f))
 		return
 	}
-	h.chooseOrganization(w, r, f, u)
+	f.d.UserID, f.d.Email, f.d.Step = u.ID, u.Email, stepOrganization
+	h.chooseOrganization(w, r, f, u, true)
 }
 
 // eligible lists the organizations a user can sign in to: ACTIVE
@@ -66,7 +64,10 @@ func eligible(u *store.User) []orgChoice {
 // chooseOrganization signs an authenticated user in to the organization
 // the request names (a non-member is refused with access_denied), to
 // their only one, or shows the picker (several, or prompt=select_account).
-func (h *Handler) chooseOrganization(w http.ResponseWriter, r *http.Request, f *flow, u *store.User) {
+// rotate saves the flow under a new cookie before the picker (S01): the
+// user has just authenticated and the flow lives on; every other outcome
+// ends the flow.
+func (h *Handler) chooseOrganization(w http.ResponseWriter, r *http.Request, f *flow, u *store.User, rotate bool) {
 	ctx := r.Context()
 	ar, err := h.authRequest(ctx, f)
 	if errors.Is(err, oauth.ErrAuthRequestNotFound) {
@@ -96,6 +97,12 @@ func (h *Handler) chooseOrganization(w http.ResponseWriter, r *http.Request, f *
 	case len(orgs) == 1 && !selectAccount:
 		h.finish(w, r, f, u, orgs[0].ID)
 	default:
+		if rotate {
+			if err := h.rotate(ctx, w, f); err != nil {
+				h.serverError(w, r, "saving a login flow", err)
+				return
+			}
+		}
 		seeOther(w, flowURL(f))
 	}
 }
@@ -138,6 +145,30 @@ func (h *Handler) showOrganizations(w http.ResponseWriter, r *http.Request, f *f
 
 func (h *Handler) flowUser(ctx context.Context, f *flow) (*store.User, error) {
 	return h.flowUserByID(ctx, f.d.UserID)
+}
+
+// loginUser reads the user a password step signs in, with what signing
+// in needs (store.LoginUser: one statement, where GetUser takes three);
+// nil when there is none. An invitation past its expiry is expired, as
+// Accounts.GetUser presents it.
+func (h *Handler) loginUser(ctx context.Context, userID string) (*store.User, error) {
+	if userID == "" {
+		return nil, nil
+	}
+	u, err := h.Store.Q().LoginUser(ctx, h.EnvID, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := h.Now()
+	for _, m := range u.Memberships {
+		if m.Status == store.MembershipPendingInvite && !m.ExpiresAt.IsZero() && now.After(m.ExpiresAt) {
+			m.Status = store.MembershipInviteExpired
+		}
+	}
+	return u, nil
 }
 
 // flowUserByID reads a user with memberships; nil when there is none.
@@ -211,7 +242,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request, f *flow) {
 		h.serverError(w, r, "saving a login flow", err)
 		return
 	}
-	h.chooseOrganization(w, r, f, u)
+	h.chooseOrganization(w, r, f, u, false)
 }
 
 // finish starts the session and completes the authorization request: a
@@ -236,7 +267,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, f *flow, u *sto
 			h.Log.WarnContext(ctx, "revoking the previous session failed", "session_id", old.ID, "err", err)
 		}
 	}
-	if err := h.Accounts.RecordLogin(ctx, u.ID, orgID, f.d.Verified); err != nil {
+	if err := h.recordLogin(ctx, u, orgID, f.d.Verified); err != nil {
 		h.serverError(w, r, "recording a sign-in", err)
 		return
 	}
@@ -265,6 +296,21 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, f *flow, u *sto
 		m.Message, m.LinkURL, m.LinkText = "", u, "Continue to the application"
 	}
 	h.message(w, r, http.StatusOK, nil, m)
+}
+
+// recordLogin records the sign-in on the user: Accounts.RecordLogin when
+// it has something to change besides the time (an invitation to accept
+// for orgID, an email the sign-in just verified), else one UPDATE of
+// last_login_at, where RecordLogin's transaction reads the user again
+// and rewrites every column.
+func (h *Handler) recordLogin(ctx context.Context, u *store.User, orgID string, verified bool) error {
+	invited := slices.ContainsFunc(u.Memberships, func(m *store.Membership) bool {
+		return m.OrgID == orgID && m.Status == store.MembershipPendingInvite
+	})
+	if invited || (verified && !u.EmailVerified) {
+		return h.Accounts.RecordLogin(ctx, u.ID, orgID, verified)
+	}
+	return h.Store.Q().SetLastLogin(ctx, h.EnvID, u.ID, h.Now())
 }
 
 // apiCode is the code of an apierr.Error (0 for other errors and nil).

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -50,6 +51,10 @@ type flowData struct {
 type flow struct {
 	row *store.LoginFlow
 	d   flowData
+	// The authorization request as this request read it (authRequest).
+	ar     *oauth.AuthRequest
+	arErr  error
+	arRead bool
 }
 
 func hashSecret(v string) string {

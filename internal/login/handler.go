@@ -237,9 +237,21 @@ func randomToken(n int) string {
 // normEmail is the form of an email that accounts and counters key on.
 func normEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
+// authRequest reads the flow's authorization request (nil for a flow
+// without one). A request reads it once: the authentication log and the
+// organization choice of the same POST both need it, and what they see
+// must be the same. A failure other than ErrAuthRequestNotFound is not
+// kept, so a later caller asks again.
 func (h *Handler) authRequest(ctx context.Context, f *flow) (*oauth.AuthRequest, error) {
 	if f.row.AuthRequestID == "" {
 		return nil, nil
 	}
-	return h.OAuth.GetAuthRequest(ctx, f.row.AuthRequestID)
+	if f.arRead {
+		return f.ar, f.arErr
+	}
+	ar, err := h.OAuth.GetAuthRequest(ctx, f.row.AuthRequestID)
+	if err == nil || errors.Is(err, oauth.ErrAuthRequestNotFound) {
+		f.ar, f.arErr, f.arRead = ar, err, true
+	}
+	return ar, err
 }

@@ -1,0 +1,91 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/testdb"
+)
+
+// TestPasswordLoginReads holds ReadPasswordAttempt and LoginUser to what
+// the reads they replace (LoginLookup, GetThrottle, GetUser) return, and
+// SetLastLogin to RecordLogin's write of the time, on both databases.
+func TestPasswordLoginReads(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		f := open(t, dsn)
+		env, other := f.env(t), f.env(t)
+		withPw := f.user(t, env.ID, "Ada@Example.com", nil)
+		must(t, f.q.SetPasswordHash(f.ctx, env.ID, withPw.ID, "$argon2id$hash", t0), "SetPasswordHash")
+		noPw := f.user(t, env.ID, "bob@example.com", nil)
+		f.user(t, other.ID, "carol@example.com", nil)
+		must(t, f.q.PutThrottle(f.ctx, env.ID, store.Throttle{Bucket: "pw:ada@example.com", WindowStart: at(1 * time.Minute), Hits: 3, NextAt: at(2 * time.Minute)}), "PutThrottle")
+		must(t, f.q.PutThrottle(f.ctx, env.ID, store.Throttle{Bucket: "ip:192.0.2.1", WindowStart: at(3 * time.Minute), Hits: 7, NextAt: at(4 * time.Minute)}), "PutThrottle")
+		must(t, f.q.PutThrottle(f.ctx, other.ID, store.Throttle{Bucket: "pw:bob@example.com", WindowStart: at(5 * time.Minute), Hits: 9, NextAt: at(6 * time.Minute)}), "PutThrottle")
+		must(t, f.q.PutThrottle(f.ctx, other.ID, store.Throttle{Bucket: "ip:192.0.2.2", WindowStart: at(5 * time.Minute), Hits: 9, NextAt: at(6 * time.Minute)}), "PutThrottle")
+
+		for _, c := range []struct {
+			email, acct, ip string
+		}{
+			{"ada@example.com", "pw:ada@example.com", "ip:192.0.2.1"},
+			{"bob@example.com", "pw:bob@example.com", "ip:192.0.2.2"},
+			{"carol@example.com", "pw:carol@example.com", "ip:192.0.2.1"}, // another environment's user
+			{"nobody@example.com", "pw:nobody@example.com", "ip:192.0.2.9"},
+		} {
+			got, err := f.q.ReadPasswordAttempt(f.ctx, env.ID, c.email, c.acct, c.ip)
+			must(t, err, "ReadPasswordAttempt "+c.email)
+			userID, hash, err := f.q.LoginLookup(f.ctx, env.ID, c.email)
+			must(t, err, "LoginLookup "+c.email)
+			acct, err := f.q.GetThrottle(f.ctx, env.ID, c.acct)
+			must(t, err, "GetThrottle "+c.acct)
+			ip, err := f.q.GetThrottle(f.ctx, env.ID, c.ip)
+			must(t, err, "GetThrottle "+c.ip)
+			wantEqual(t, "ReadPasswordAttempt "+c.email, got, store.PasswordAttempt{UserID: userID, Hash: hash, Account: acct, IP: ip})
+		}
+		got, _ := f.q.ReadPasswordAttempt(f.ctx, env.ID, "ada@example.com", "pw:ada@example.com", "ip:192.0.2.1")
+		if got.UserID != withPw.ID || got.Hash != "$argon2id$hash" || got.Account.Hits != 3 || got.IP.Hits != 7 ||
+			!got.Account.WindowStart.Equal(utc(at(1*time.Minute))) || !got.IP.NextAt.Equal(utc(at(4*time.Minute))) {
+			t.Fatalf("ReadPasswordAttempt(ada) = %+v", got)
+		}
+		if got, _ := f.q.ReadPasswordAttempt(f.ctx, env.ID, "bob@example.com", "pw:bob@example.com", "ip:x"); got.UserID != noPw.ID || got.Hash != "" {
+			t.Fatalf("ReadPasswordAttempt(bob) = %+v", got)
+		}
+
+		// LoginUser: memberships in GetUser's order, with status, expiry
+		// and organization name; none for a user without any.
+		o1, o2 := f.org(t, env.ID, "Zeta", nil), f.org(t, env.ID, "Alpha", nil)
+		f.member(t, env.ID, o1.ID, withPw.ID, at(10*time.Minute))
+		inv := &store.Membership{EnvID: env.ID, OrgID: o2.ID, UserID: withPw.ID, Status: store.MembershipPendingInvite,
+			CreatedAt: at(20 * time.Minute), UpdatedAt: at(20 * time.Minute), ExpiresAt: at(30 * time.Minute)}
+		must(t, f.q.CreateMembership(f.ctx, inv), "CreateMembership invite")
+		full, err := f.q.GetUser(f.ctx, env.ID, withPw.ID)
+		must(t, err, "GetUser")
+		lean, err := f.q.LoginUser(f.ctx, env.ID, withPw.ID)
+		must(t, err, "LoginUser")
+		if lean.ID != full.ID || lean.Email != full.Email || lean.EmailVerified != full.EmailVerified || len(lean.Memberships) != len(full.Memberships) {
+			t.Fatalf("LoginUser = %+v, GetUser = %+v", lean, full)
+		}
+		for i, m := range lean.Memberships {
+			w := full.Memberships[i]
+			if m.OrgID != w.OrgID || m.Status != w.Status || m.OrgName != w.OrgName || !m.ExpiresAt.Equal(w.ExpiresAt) || m.UserID != w.UserID {
+				t.Fatalf("membership %d: LoginUser %+v, GetUser %+v", i, m, w)
+			}
+		}
+		bob, err := f.q.LoginUser(f.ctx, env.ID, noPw.ID)
+		must(t, err, "LoginUser bob")
+		if bob.ID != noPw.ID || len(bob.Memberships) != 0 {
+			t.Fatalf("LoginUser(bob) = %+v", bob)
+		}
+		_, err = f.q.LoginUser(f.ctx, other.ID, withPw.ID)
+		wantNotFound(t, err, "LoginUser in another environment")
+
+		// SetLastLogin writes the time and updated_at, nothing else.
+		must(t, f.q.SetLastLogin(f.ctx, env.ID, withPw.ID, at(40*time.Minute)), "SetLastLogin")
+		after, err := f.q.GetUser(f.ctx, env.ID, withPw.ID)
+		must(t, err, "GetUser")
+		if !after.LastLoginAt.Equal(utc(at(40*time.Minute))) || !after.UpdatedAt.Equal(utc(at(40*time.Minute))) || after.Email != full.Email {
+			t.Fatalf("after SetLastLogin: last login %v, updated %v", after.LastLoginAt, after.UpdatedAt)
+		}
+		wantNotFound(t, f.q.SetLastLogin(f.ctx, other.ID, withPw.ID, at(50*time.Minute)), "SetLastLogin in another environment")
+	})
+}
