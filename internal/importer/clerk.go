@@ -3,7 +3,9 @@ package importer
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -17,11 +19,11 @@ import (
 // unverified_email_addresses, verified_phone_numbers,
 // unverified_phone_numbers, totp_secret, password_digest, password_hasher.
 // id becomes the external id; the email is verified when it is among
-// verified_email_addresses. Each password_hasher Clerk documents is mapped
-// to an encoding internal/passwords verifies (clerkHash); scrypt_werkzeug,
-// sha512_symfony and Clerk's other migration-only hashers (bcrypt_peppered,
-// md5_salted, sha256_salted, pbkdf2_sha512, hmac_sha256_utf16_b64,
-// awscognito) are not supported. Clerk's organizations are not in this export: users
+// verified_email_addresses. Each password_hasher Clerk documents with a
+// digest form is mapped to an encoding internal/passwords verifies
+// (clerkHash); the ones whose digest form or salting Clerk does not
+// document, and awscognito (no hash at all), are refused with the reason
+// (clerkRefused). Clerk's organizations are not in this export: users
 // arrive without memberships unless a mapping file (mapping.go) gives
 // them.
 
@@ -120,8 +122,103 @@ func clerkHash(hasher, digest string) (string, error) {
 			return "", malformedHash("scrypt_firebase: %v", err)
 		}
 		return h, nil
+	case "scrypt_werkzeug":
+		return werkzeugHash(digest)
+	case "pbkdf2_sha512":
+		// pbkdf2_sha512$<iterations>$<salt>$<hex hash>; the salt is used as
+		// given, like pbkdf2_sha1's and Django's.
+		parts := strings.Split(digest, "$")
+		if len(parts) != 4 || parts[0] != "pbkdf2_sha512" || parts[2] == "" {
+			return "", malformedHash("pbkdf2_sha512: want pbkdf2_sha512$<iterations>$<salt>$<hex hash>")
+		}
+		iter, err1 := strconv.ParseUint(parts[1], 10, 31)
+		hash, err2 := hex.DecodeString(parts[3])
+		if err1 != nil || err2 != nil {
+			return "", malformedHash("pbkdf2_sha512: iterations must be a number and the hash hex")
+		}
+		return checked(phcPBKDF2("sha512", iter, []byte(parts[2]), hash))
+	case "bcrypt_peppered":
+		// $<version>$<cost>$<salt & hash>$<pepper>: bcrypt over the password
+		// followed by the pepper (Devise's config.pepper).
+		if len(digest) < 62 || digest[60] != '$' {
+			return "", malformedHash("bcrypt_peppered: want $<version>$<cost>$<salt & hash>$<pepper>")
+		}
+		h, err := passwords.BcryptPeppered(digest[:60], digest[61:])
+		if err != nil {
+			return "", malformedHash("bcrypt_peppered: %v", err)
+		}
+		return h, nil
 	case "":
 		return "", malformedHash("password_digest without password_hasher")
 	}
+	if why, ok := clerkRefused[hasher]; ok {
+		return "", unsupportedHash("password_hasher %q is not supported: %s", hasher, why)
+	}
 	return "", unsupportedHash("password_hasher %q is not supported", hasher)
+}
+
+// clerkRefused are the hashers Clerk names without a definition that
+// lets their digests be verified elsewhere, and why.
+var clerkRefused = map[string]string{
+	"md5_salted":            "Clerk does not document how the salt and the password are combined",
+	"sha256_salted":         "Clerk documents <hash>$<salt> but not how the salt and the password are combined",
+	"sha512_symfony":        "Clerk does not document the digest form (iterations, salt, encoding)",
+	"hmac_sha256_utf16_b64": "Clerk does not document the digest form or the key",
+	"pbkdf2_sha512_hex":     "Clerk does not document the digest form",
+	"awscognito":            "the digest names a Cognito user pool, not a hash: Clerk asks Cognito at sign-in",
+}
+
+// werkzeugHash reads Werkzeug's generate_password_hash output,
+// scrypt:<N>:<r>:<p>$<salt>$<hex hash> or pbkdf2:<sha256|sha512>:<iterations>$<salt>$<hex hash>
+// (Clerk also documents a leading '$' before the method). The salt is used
+// as its text, as Werkzeug does.
+func werkzeugHash(digest string) (string, error) {
+	parts := strings.Split(strings.TrimPrefix(digest, "$"), "$")
+	if len(parts) != 3 || parts[1] == "" {
+		return "", malformedHash("scrypt_werkzeug: want <method>$<salt>$<hex hash>, e.g. scrypt:32768:8:1$<salt>$<hash>")
+	}
+	method, salt := strings.Split(parts[0], ":"), []byte(parts[1])
+	hash, err := hex.DecodeString(parts[2])
+	if err != nil {
+		return "", malformedHash("scrypt_werkzeug: the hash is not hex")
+	}
+	switch {
+	case len(method) == 4 && method[0] == "scrypt":
+		n, err1 := strconv.ParseUint(method[1], 10, 31)
+		r, err2 := strconv.ParseUint(method[2], 10, 20)
+		p, err3 := strconv.ParseUint(method[3], 10, 20)
+		if err1 != nil || err2 != nil || err3 != nil || n < 2 || n&(n-1) != 0 {
+			return "", malformedHash("scrypt_werkzeug: want scrypt:<N, a power of 2>:<r>:<p>")
+		}
+		raw := base64.RawStdEncoding
+		return checked(fmt.Sprintf("$scrypt$ln=%d,r=%d,p=%d$%s$%s", bits.TrailingZeros64(n), r, p, raw.EncodeToString(salt), raw.EncodeToString(hash)), nil)
+	case len(method) == 3 && method[0] == "pbkdf2" && (method[1] == "sha256" || method[1] == "sha512"):
+		iter, err := strconv.ParseUint(method[2], 10, 31)
+		if err != nil {
+			return "", malformedHash("scrypt_werkzeug: want pbkdf2:%s:<iterations>", method[1])
+		}
+		return checked(phcPBKDF2(method[1], iter, salt, hash))
+	}
+	return "", unsupportedHash("scrypt_werkzeug: method %q is not supported (want scrypt:N:r:p or pbkdf2:sha256|sha512:iterations)", parts[0])
+}
+
+// phcPBKDF2 writes a PBKDF2 hash in the PHC form internal/passwords reads.
+func phcPBKDF2(alg string, iter uint64, salt, hash []byte) (string, error) {
+	raw := base64.RawStdEncoding
+	return fmt.Sprintf("$pbkdf2-%s$i=%d,l=%d$%s$%s", alg, iter, len(hash), raw.EncodeToString(salt), raw.EncodeToString(hash)), nil
+}
+
+// checked validates a converted hash now, so a bad digest is reported at
+// import, never stored.
+func checked(h string, err error) (string, error) {
+	if err != nil {
+		return "", err
+	}
+	if _, err := passwords.Parse(h); err != nil {
+		if errors.Is(err, passwords.ErrUnsupported) {
+			return "", unsupportedHash("%v", err)
+		}
+		return "", malformedHash("%v", err)
+	}
+	return h, nil
 }

@@ -51,10 +51,11 @@ func TestClerk(t *testing.T) {
 	verifies(t, userByEmail(t, d, "firebase@example.com").PasswordHash, "user1password")
 	verifies(t, userByEmail(t, d, "phpass@example.com").PasswordHash, "test12345")
 	verifies(t, userByEmail(t, d, "ldap@example.com").PasswordHash, "secret")
+	verifies(t, userByEmail(t, d, "werkzeug@example.com").PasswordHash, "my-test-password-123")
 	if u := userByEmail(t, d, "oauth@example.com"); u.PasswordHash != "" {
 		t.Errorf("oauth: %+v", u)
 	}
-	if got := rejected(d); !slices.Equal(got, []string{"users.csv:7 password_digest:unsupported_hash"}) {
+	if got := rejected(d); !slices.Equal(got, []string{"users.csv:11 password_digest:unsupported_hash"}) {
 		t.Errorf("rejections: %v", got)
 	}
 	if !slices.ContainsFunc(d.Notes, func(n string) bool { return strings.Contains(n, "TOTP") }) {

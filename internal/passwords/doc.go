@@ -71,6 +71,14 @@
 //	$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a
 //	bcrypt_sha256$$2a$08$NDjSAIcas.EcoxCRiArvT.MkNiPYVhrsrnJsRkLueZOoV1bsQqlmC
 //
+// Peppered bcrypt (FormatBcryptPeppered): bcrypt over the password with a
+// site-wide pepper appended, as Devise's config.pepper does (Clerk calls it
+// bcrypt_peppered). The pepper travels with each hash, in unpadded standard
+// base64, at most 256 bytes; BcryptPeppered builds the form. The example is
+// crypt_blowfish's "U*U" vector as password "U*" with pepper "U":
+//
+//	$bcrypt-peppered$VQ$$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW
+//
 // bcrypt reads only the first 72 bytes of a password. That cannot be undone
 // for an imported hash: a user whose password was longer signed in to the
 // old system with any text sharing those 72 bytes, and does so here until

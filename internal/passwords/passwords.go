@@ -17,6 +17,7 @@ const (
 	FormatArgon2id           Format = "argon2id"
 	FormatArgon2i            Format = "argon2i"
 	FormatBcrypt             Format = "bcrypt"
+	FormatBcryptPeppered     Format = "bcrypt-peppered"
 	FormatDjangoBcrypt       Format = "django-bcrypt"
 	FormatDjangoBcryptSHA256 Format = "django-bcrypt-sha256"
 	FormatScrypt             Format = "scrypt"
@@ -187,6 +188,8 @@ func parse(encoded string) (scheme, error) {
 		return parseArgon2(encoded)
 	case strings.HasPrefix(encoded, "$2"):
 		return parseBcrypt(encoded, FormatBcrypt)
+	case strings.HasPrefix(encoded, "$bcrypt-peppered$"):
+		return parseBcryptPeppered(encoded)
 	case strings.HasPrefix(encoded, "$scrypt$"):
 		return parseScryptPHC(encoded)
 	case strings.HasPrefix(encoded, "$s0$"):
