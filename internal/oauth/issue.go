@@ -93,6 +93,11 @@ type tokenSet struct {
 	issued  time.Time
 	ttl     time.Duration // of the access token
 	refresh string        // the new refresh token, "" for none
+	// perms are the access token's permissions when already read (permsRead:
+	// the refresh grant reads them with the roles); otherwise respond asks
+	// the PermissionResolver.
+	perms     []string
+	permsRead bool
 	// issuedType is issued_token_type for a token exchange (RFC 8693).
 	issuedType string
 }
@@ -226,11 +231,12 @@ func (s *Server) recordTTL(ctx context.Context, q *store.Q, ts *tokenSet, g *sto
 // respond signs the tokens of ts and writes the token response.
 func (s *Server) respond(w http.ResponseWriter, r *http.Request, ts *tokenSet) {
 	ctx := r.Context()
-	var roles, roleIDs, perms []string
+	var roles, roleIDs []string
 	for _, role := range ts.roles {
 		roles, roleIDs = append(roles, role.Name), append(roleIDs, role.ID)
 	}
-	if s.Permissions != nil && len(roleIDs) > 0 {
+	perms := ts.perms
+	if !ts.permsRead && s.Permissions != nil && len(roleIDs) > 0 {
 		var err error
 		if perms, err = s.Permissions.Permissions(ctx, roleIDs); err != nil {
 			s.serverError(w, r, "reading permissions", err)

@@ -22,8 +22,8 @@ import (
 // A rotation is mostly round trips to the database, so the common case (a
 // live token of this client, unused, its session live) takes three
 // statements before the two inserts: the session touched, the token
-// claimed, and one joined read of grant, user, membership, roles and
-// session policy. Anything else goes the slow way (claimSlow, issueSlow),
+// claimed, and one joined read of grant, user, membership, roles, their
+// permissions and the session policy. Anything else goes the slow way (claimSlow, issueSlow),
 // which reads one thing at a time to tell the cases apart.
 func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -209,6 +209,11 @@ func (s *Server) issueRefreshed(ctx context.Context, q *store.Q, ts *tokenSet, g
 			return notMember()
 		}
 		ts.roles = st.Roles
+		// The permissions came with the roles, read as StorePermissions
+		// reads them; another resolver is asked after commit as usual.
+		if sp, ok := s.Permissions.(StorePermissions); ok && sp.Store == s.Store && sp.EnvID == s.EnvID {
+			ts.perms, ts.permsRead = st.Permissions, true
+		}
 	}
 	ttl, err := s.accessTTLFrom(ctx, q, ts.ses.OrgID, st.SessionPolicy)
 	if err != nil {

@@ -1,6 +1,8 @@
 package oauth_test
 
 import (
+	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -50,5 +52,36 @@ func TestRefreshReadsThePolicyEachTime(t *testing.T) {
 			}
 			rt = tokensOf(t, r).refresh
 		}
+	})
+}
+
+// TestRefreshPermissionsAreCurrent: the permissions a refreshed access
+// token carries (read with the roles, inside the rotation's transaction)
+// are those of the roles as they are now, on both databases.
+func TestRefreshPermissionsAreCurrent(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fx) {
+		mgmt := func(method, path, body string) {
+			t.Helper()
+			if st, out := f.in.Do(t, f.in.Token(t), method, path, body); st != http.StatusOK {
+				t.Fatalf("%s %s: %d %v", method, path, st, out)
+			}
+		}
+		perms := func(what string, r response, want ...string) string {
+			t.Helper()
+			tk := tokensOf(t, r)
+			if _, at := verifyJWT(t, f.in.URL, tk.access); !slices.Equal(strList(at["permissions"]), want) {
+				t.Errorf("%s: permissions = %v, want %v", what, at["permissions"], want)
+			}
+			return tk.refresh
+		}
+		mgmt(http.MethodPost, "/api/v1/permissions", `{"name":"projects:create"}`)
+		mgmt(http.MethodPost, "/api/v1/permissions", `{"name":"projects:read"}`)
+		mgmt(http.MethodPost, "/api/v1/roles/admin/permissions", `{"permission_names":["projects:create"]}`)
+		tk, _, _ := f.signIn(t)
+		rt := perms("first refresh", f.refresh(t, appBasic, tk.refresh), "projects:create")
+		mgmt(http.MethodPost, "/api/v1/roles/admin/permissions", `{"permission_names":["projects:read"]}`)
+		rt = perms("after a grant to the role", f.refresh(t, appBasic, rt), "projects:create", "projects:read")
+		mgmt(http.MethodPatch, "/api/v1/memberships/organizations/"+f.orgID+"/users/"+f.userID, `{"roles":[{"name":"member"}]}`)
+		perms("after a role change", f.refresh(t, appBasic, rt))
 	})
 }

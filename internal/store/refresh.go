@@ -3,16 +3,17 @@ package store
 import (
 	"context"
 	"database/sql"
+	"sort"
 	"strings"
 	"time"
 )
 
-// The refresh grant's common case in three statements instead of nine: a
+// The refresh grant's common case in three statements instead of ten: a
 // rotation is mostly round trips to the database (on PostgreSQL each one
 // costs CPU in Gatehouse and in the server process), so the session touch
 // and the token's use return the rows they change, and the grant, the
-// user, the membership with its roles and the session policy are read in
-// one joined query. The single-purpose methods (GetRefreshToken,
+// user, the membership with its roles and their permissions, and the
+// session policy are read in one joined query. The single-purpose methods (GetRefreshToken,
 // TouchSession, UseRefreshToken, GetGrant, ...) remain for the rare paths
 // that need to tell the cases apart.
 
@@ -66,17 +67,21 @@ type RefreshState struct {
 	Member       bool
 	MemberStatus int32
 	Roles        []RoleRef // the membership's roles by name; empty without one
+	// Permissions are the names of the permissions the membership's roles
+	// grant, base roles' included (as EffectivePermissions resolves them),
+	// sorted and without repeats.
+	Permissions []string
 	// SessionPolicy is the environment's stored session policy, nil when
 	// none is stored (the defaults apply).
 	SessionPolicy *SessionPolicy
 }
 
 // GetRefreshState reads the grant grantID, the user userID, the user's
-// membership in orgID with its roles (orgID "" for none) and the
-// environment's session policy. ErrNotFound when the grant or the user is
+// membership in orgID with its roles and their permissions (orgID "" for
+// none) and the environment's session policy. ErrNotFound when the grant or the user is
 // gone.
 func (q *Q) GetRefreshState(ctx context.Context, envID, grantID, userID, orgID string) (*RefreshState, error) {
-	rows, err := q.query(ctx, refreshStateQuery, envID, grantID, userID, orgID)
+	rows, err := q.query(ctx, refreshStateQuery, envID, grantID, userID, orgID, maxRoleDepth)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -102,14 +107,26 @@ func (q *Q) GetRefreshState(ctx context.Context, envID, grantID, userID, orgID s
 		return nil, ErrNotFound
 	}
 	st.Grant.EnvID = envID
+	sort.Strings(st.Permissions)
 	return st, nil
 }
 
 // refreshStateQuery is GetRefreshState's query: one row per role of the
 // membership (one row without roles), each with the grant, the membership
-// status, the session policy and the user. It is built once, never changed.
+// status, the session policy and the user, and the permissions of all the
+// roles as one space-separated string (permission names hold no spaces:
+// rbac.PermissionNamePattern), worked out once by an uncorrelated
+// subquery. It is built once, never changed.
 var refreshStateQuery = `SELECT g.id, g.session_id, g.client_id, g.user_id, g.scope, g.created_at, g.revoked_at,
 	m.status, r.id, r.name, r.display_name,
+	(WITH RECURSIVE chain (id, depth) AS (
+		SELECT role_id, 0 FROM membership_roles WHERE env_id = $1 AND org_id = $4 AND user_id = $3
+		UNION ALL
+		SELECT r2.base_role_id, c.depth + 1 FROM chain c JOIN roles r2 ON r2.env_id = $1 AND r2.id = c.id
+		WHERE r2.base_role_id IS NOT NULL AND c.depth < $5)
+	SELECT string_agg(name, ' ') FROM (SELECT DISTINCT p.name FROM chain c
+		JOIN role_permissions rp ON rp.env_id = $1 AND rp.role_id = c.id
+		JOIN permissions p ON p.id = rp.permission_id) d),
 	sp.access_token_ttl_seconds, sp.absolute_timeout_minutes, sp.idle_timeout_enabled, sp.idle_timeout_minutes, sp.updated_at,
 	` + qualify("u", userColumns) + `
 	FROM oauth_grants g
@@ -138,17 +155,20 @@ func scanRefreshStateRow(rows *sql.Rows) (*RefreshState, *RoleRef, error) {
 	var gCreated int64
 	var gRevoked sql.NullInt64
 	var mStatus sql.NullInt32
-	var roleID, roleName, roleDisplay sql.NullString
+	var roleID, roleName, roleDisplay, perms sql.NullString
 	var spTTL, spAbs, spIdle, spUpdated sql.NullInt64
 	var spIdleOn sql.NullBool
 	u, err := scanUser(extraScan{rows, []any{&g.ID, &g.SessionID, &g.ClientID, &g.UserID, &g.Scope, &gCreated, &gRevoked,
-		&mStatus, &roleID, &roleName, &roleDisplay, &spTTL, &spAbs, &spIdleOn, &spIdle, &spUpdated}})
+		&mStatus, &roleID, &roleName, &roleDisplay, &perms, &spTTL, &spAbs, &spIdleOn, &spIdle, &spUpdated}})
 	if err != nil {
 		return nil, nil, err
 	}
 	st.User = u
 	g.CreatedAt, g.RevokedAt = fromMicros(gCreated), fromMicros(gRevoked.Int64)
 	st.Member, st.MemberStatus = mStatus.Valid, mStatus.Int32
+	if perms.String != "" {
+		st.Permissions = strings.Fields(perms.String)
+	}
 	if spTTL.Valid {
 		st.SessionPolicy = &SessionPolicy{EnvID: u.EnvID, AccessTokenTTLSeconds: int32(spTTL.Int64),
 			AbsoluteTimeoutMinutes: int32(spAbs.Int64), IdleTimeoutEnabled: spIdleOn.Bool, IdleTimeoutMinutes: int32(spIdle.Int64),

@@ -6,6 +6,7 @@ package store_test
 
 import (
 	"errors"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -145,18 +146,27 @@ func testGetRefreshState(t *testing.T, dsn string) {
 			_, roles, err := w.q.MembershipRoles(w.ctx, w.e.ID, orgID, w.u.ID)
 			must(t, err, "MembershipRoles")
 			wantEqual(t, what+": roles", st.Roles, roles)
-		} else if len(st.Roles) != 0 {
-			t.Errorf("%s: roles %+v without a membership", what, st.Roles)
+			wantEqual(t, what+": permissions", st.Permissions, permissionNames(t, w, roles))
+		} else if len(st.Roles) != 0 || len(st.Permissions) != 0 {
+			t.Errorf("%s: roles %+v, permissions %v without a membership", what, st.Roles, st.Permissions)
 		}
 		wantEqual(t, what+": session policy", st.SessionPolicy, wantPolicy)
 		return st
 	}
 	check("one role, no stored policy", w.o.ID, store.MembershipActive, true, nil)
 
-	// Several roles come back by name, with the stored session policy.
+	// Several roles come back by name, with the stored session policy and
+	// the permissions of the roles and their base roles, each once.
+	read, write, publish := w.perm(t, w.e.ID, "docs:read"), w.perm(t, w.e.ID, "docs:write"), w.perm(t, w.e.ID, "docs:publish")
+	viewer := w.roleWithBase(t, w.e.ID, "", "viewer", nil)
+	editor := w.roleWithBase(t, w.e.ID, "", "editor", viewer)
+	must(t, w.q.AddRolePermissions(w.ctx, w.e.ID, viewer.ID, []string{read.ID}, t0), "grant viewer")
+	must(t, w.q.AddRolePermissions(w.ctx, w.e.ID, editor.ID, []string{write.ID, read.ID}, t0), "grant editor")
+	zeta := w.roleWithBase(t, w.e.ID, "", "zeta", editor)
+	must(t, w.q.AddRolePermissions(w.ctx, w.e.ID, zeta.ID, []string{publish.ID}, t0), "grant zeta")
 	m := &store.Membership{EnvID: w.e.ID, OrgID: w.o.ID, UserID: w.u.ID, Status: store.MembershipActive, CreatedAt: t0,
 		UpdatedAt: at(time.Minute), AcceptedAt: t0,
-		Roles: []store.RoleRef{w.role(t, w.e.ID, "", "zeta"), w.role(t, w.e.ID, "", "beta"), w.role(t, w.e.ID, "", "mu")}}
+		Roles: []store.RoleRef{{ID: zeta.ID, Name: zeta.Name}, w.role(t, w.e.ID, "", "beta"), {ID: viewer.ID, Name: viewer.Name}}}
 	must(t, w.s.Tx(w.ctx, func(q *store.Q) error { return q.UpdateMembership(w.ctx, m) }), "UpdateMembership")
 	p := &store.SessionPolicy{EnvID: w.e.ID, AccessTokenTTLSeconds: 600, AbsoluteTimeoutMinutes: 480, IdleTimeoutEnabled: true,
 		IdleTimeoutMinutes: 30, UpdatedAt: t0}
@@ -167,6 +177,7 @@ func testGetRefreshState(t *testing.T, dsn string) {
 	if len(st.Roles) != 3 || st.Roles[0].Name != "beta" || st.Roles[2].Name != "zeta" {
 		t.Errorf("roles %+v, want three by name", st.Roles)
 	}
+	wantEqual(t, "permissions", st.Permissions, []string{"docs:publish", "docs:read", "docs:write"})
 
 	// A membership that is not active says so; no organization, no membership.
 	m.Status = store.MembershipInactive
@@ -188,4 +199,28 @@ func testGetRefreshState(t *testing.T, dsn string) {
 	wantNotFound(t, err, "an unknown user")
 	_, err = w.q.GetRefreshState(w.ctx, "env_other", g.ID, w.u.ID, w.o.ID)
 	wantNotFound(t, err, "another environment")
+}
+
+// permissionNames are the names EffectivePermissions gives roles, sorted
+// and without repeats (what GetRefreshState must agree with); nil for none.
+func permissionNames(t *testing.T, w *oauthWorld, roles []store.RoleRef) []string {
+	t.Helper()
+	var ids []string
+	for _, r := range roles {
+		ids = append(ids, r.ID)
+	}
+	byRole, err := w.q.EffectivePermissions(w.ctx, w.e.ID, ids)
+	must(t, err, "EffectivePermissions")
+	seen := map[string]bool{}
+	var out []string
+	for _, ps := range byRole {
+		for _, p := range ps {
+			if !seen[p.Name] {
+				seen[p.Name] = true
+				out = append(out, p.Name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
