@@ -64,6 +64,7 @@ type Store struct {
 	// under concurrent load. busy_timeout still covers other processes.
 	writeMu sync.Mutex
 	stmts   stmtCache
+	ckpt    *checkpointer // SQLite only (checkpoint.go)
 }
 
 // Open connects to the database named by dsn and applies pending migrations.
@@ -83,6 +84,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
 		return nil, err
+	}
+	if s.dialect == SQLite {
+		s.ckpt = startCheckpointer(s.db, checkpointInterval)
 	}
 	return s, nil
 }
@@ -128,6 +132,8 @@ func open(dsn string) (*Store, error) {
 	// import's batch writes about a thousand pages, so the default copied
 	// the WAL back (and synced the file) after nearly every batch, and
 	// pages written again by the next batches were copied each time.
+	// Mostly the checkpointer (checkpoint.go) gets there first, outside
+	// the write lock; this is its safety net.
 	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
@@ -198,6 +204,9 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close releases the database.
 func (s *Store) Close() error {
+	if s.ckpt != nil {
+		s.ckpt.close()
+	}
 	s.stmts.close()
 	return s.db.Close()
 }
@@ -263,6 +272,9 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Q) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", mapErr(err))
+	}
+	if s.ckpt != nil {
+		s.ckpt.committed()
 	}
 	return nil
 }
