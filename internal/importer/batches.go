@@ -3,6 +3,9 @@ package importer
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
@@ -79,15 +82,40 @@ func makeBatches(d *Dataset, size int, dry bool, mode string) (orgs, users []*ba
 			if dry {
 				b.known = knownOrgs(b.users, fileOrgs)
 			}
-			raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(b.request(false))
-			if err != nil {
-				panic("importer: cannot marshal a batch: " + err.Error()) // plain strings and maps only
-			}
-			sum := sha256.Sum256(append([]byte(mode+"\x00"+b.phase+"\x00"), raw...))
-			b.digest = hex.EncodeToString(sum[:])
 		}
 	}
+	digestAll(append(orgs[:len(orgs):len(orgs)], users...), mode)
 	return orgs, users
+}
+
+// digestAll sets every batch's digest, on all CPUs: encoding a million
+// users' batches takes seconds, and nothing is sent before it is done.
+// The encoding is deterministic, so the digests do not depend on the
+// order.
+func digestAll(bs []*batch, mode string) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(bs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < len(bs); i = int(next.Add(1)) - 1 {
+				bs[i].digest = digest(bs[i], mode)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// digest is the digest of b's content (without the known organizations
+// of a dry run, so that a dry run and a real one agree).
+func digest(b *batch, mode string) string {
+	raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(b.request(false))
+	if err != nil {
+		panic("importer: cannot marshal a batch: " + err.Error()) // plain strings and maps only
+	}
+	sum := sha256.Sum256(append([]byte(mode+"\x00"+b.phase+"\x00"), raw...))
+	return hex.EncodeToString(sum[:])
 }
 
 // fit splits b in halves until each part's message is small enough.
