@@ -190,7 +190,8 @@ func (s *Server) refreshReused(ctx context.Context, q *store.Q, rt *store.Refres
 // issueRefreshed records the new access and refresh tokens of ts (its
 // session set) in the family grantID, with the user and the membership's
 // roles as they are now. The grant, the user, the membership with its
-// roles and the session policy come from one joined read; when it finds
+// roles and their permissions, and the session policy come from one joined
+// read, inside the transaction like every other read here; when it finds
 // nothing (the grant or the user is gone) issueSlow reads them one at a
 // time to answer as precisely.
 func (s *Server) issueRefreshed(ctx context.Context, q *store.Q, ts *tokenSet, grantID, parentHash string) error {
