@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
 	"github.com/gatehouse/gatehouse/internal/apierr"
@@ -147,28 +148,15 @@ func (h *Handler) flowUser(ctx context.Context, f *flow) (*store.User, error) {
 	return h.flowUserByID(ctx, f.d.UserID)
 }
 
-// loginUser reads the user a password step signs in, with what signing
-// in needs (store.LoginUser: one statement, where GetUser takes three);
-// nil when there is none. An invitation past its expiry is expired, as
-// Accounts.GetUser presents it.
-func (h *Handler) loginUser(ctx context.Context, userID string) (*store.User, error) {
-	if userID == "" {
-		return nil, nil
-	}
-	u, err := h.Store.Q().LoginUser(ctx, h.EnvID, userID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	now := h.Now()
+// expireInvites marks the invitations of u that are past their expiry
+// expired, as Accounts.GetUser presents them, for a user read without it
+// (store.ReadPasswordAttempt).
+func expireInvites(u *store.User, now time.Time) {
 	for _, m := range u.Memberships {
 		if m.Status == store.MembershipPendingInvite && !m.ExpiresAt.IsZero() && now.After(m.ExpiresAt) {
 			m.Status = store.MembershipInviteExpired
 		}
 	}
-	return u, nil
 }
 
 // flowUserByID reads a user with memberships; nil when there is none.

@@ -91,8 +91,9 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 	pw := r.PostFormValue("password")
 	norm, ip := normEmail(f.d.Email), clientIP(r)
 	acct, perIP := check{passwordBucket(norm), h.Limits.PasswordPerAccount}, check{failIPBucket(ip), h.Limits.FailuresPerIP}
-	// One statement reads the user and both counters (waitAny and
-	// LoginLookup would take three), for known and unknown emails alike.
+	// One statement reads the user with memberships and both counters
+	// (waitAny, LoginLookup and GetUser would take six), for known and
+	// unknown emails alike.
 	read, err := h.Store.Q().ReadPasswordAttempt(ctx, h.EnvID, norm, acct.bucket, perIP.bucket)
 	if err != nil {
 		h.serverError(w, r, "reading a throttle", err)
@@ -106,7 +107,10 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 			" before trying again, or ask for a code by email instead.")
 		return
 	}
-	userID, encoded := read.UserID, read.Hash
+	userID, encoded := "", read.Hash
+	if read.User != nil {
+		userID = read.User.ID
+	}
 	ok, rehash, lazy := false, false, false
 	var ep *legacyauth.Endpoint
 	if encoded == "" {
@@ -159,10 +163,16 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 			}
 		}
 	}
-	u, err := h.loginUser(ctx, userID)
-	if err != nil || u == nil {
-		h.serverError(w, r, "reading a user", fmt.Errorf("user %s: %w", userID, err))
-		return
+	// The user as read before the verification; one that lazy migration
+	// has just created is read now.
+	u := read.User
+	if u == nil || u.ID != userID {
+		if u, err = h.flowUserByID(ctx, userID); err != nil || u == nil {
+			h.serverError(w, r, "reading a user", fmt.Errorf("user %s: %w", userID, err))
+			return
+		}
+	} else {
+		expireInvites(u, h.Now())
 	}
 	// A counter with no hits has nothing to reset: most sign-ins skip
 	// the write. (A failure counted meanwhile stays counted, which only

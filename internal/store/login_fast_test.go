@@ -8,8 +8,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/testdb"
 )
 
-// TestPasswordLoginReads holds ReadPasswordAttempt and LoginUser to what
-// the reads they replace (LoginLookup, GetThrottle, GetUser) return, and
+// TestPasswordLoginReads holds ReadPasswordAttempt to what the reads it
+// replaces (LoginLookup, GetThrottle, GetUser) return, and
 // SetLastLogin to RecordLogin's write of the time, on both databases.
 func TestPasswordLoginReads(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dsn string) {
@@ -40,44 +40,52 @@ func TestPasswordLoginReads(t *testing.T) {
 			must(t, err, "GetThrottle "+c.acct)
 			ip, err := f.q.GetThrottle(f.ctx, env.ID, c.ip)
 			must(t, err, "GetThrottle "+c.ip)
-			wantEqual(t, "ReadPasswordAttempt "+c.email, got, store.PasswordAttempt{UserID: userID, Hash: hash, Account: acct, IP: ip})
+			gotID := ""
+			if got.User != nil {
+				gotID = got.User.ID
+			}
+			wantEqual(t, "ReadPasswordAttempt "+c.email, []any{gotID, got.Hash, got.Account, got.IP}, []any{userID, hash, acct, ip})
 		}
 		got, _ := f.q.ReadPasswordAttempt(f.ctx, env.ID, "ada@example.com", "pw:ada@example.com", "ip:192.0.2.1")
-		if got.UserID != withPw.ID || got.Hash != "$argon2id$hash" || got.Account.Hits != 3 || got.IP.Hits != 7 ||
+		if got.User == nil || got.User.ID != withPw.ID || got.Hash != "$argon2id$hash" || got.Account.Hits != 3 || got.IP.Hits != 7 ||
 			!got.Account.WindowStart.Equal(utc(at(1*time.Minute))) || !got.IP.NextAt.Equal(utc(at(4*time.Minute))) {
 			t.Fatalf("ReadPasswordAttempt(ada) = %+v", got)
 		}
-		if got, _ := f.q.ReadPasswordAttempt(f.ctx, env.ID, "bob@example.com", "pw:bob@example.com", "ip:x"); got.UserID != noPw.ID || got.Hash != "" {
+		if got, _ := f.q.ReadPasswordAttempt(f.ctx, env.ID, "bob@example.com", "pw:bob@example.com", "ip:x"); got.User == nil || got.User.ID != noPw.ID || got.Hash != "" {
 			t.Fatalf("ReadPasswordAttempt(bob) = %+v", got)
 		}
 
-		// LoginUser: memberships in GetUser's order, with status, expiry
-		// and organization name; none for a user without any.
+		// The user comes with memberships in GetUser's order, with status,
+		// expiry and organization name, and the counters on every row;
+		// none for a user without any.
 		o1, o2 := f.org(t, env.ID, "Zeta", nil), f.org(t, env.ID, "Alpha", nil)
 		f.member(t, env.ID, o1.ID, withPw.ID, at(10*time.Minute))
 		inv := &store.Membership{EnvID: env.ID, OrgID: o2.ID, UserID: withPw.ID, Status: store.MembershipPendingInvite,
 			CreatedAt: at(20 * time.Minute), UpdatedAt: at(20 * time.Minute), ExpiresAt: at(30 * time.Minute)}
 		must(t, f.q.CreateMembership(f.ctx, inv), "CreateMembership invite")
+		f.member(t, other.ID, f.org(t, other.ID, "Elsewhere", nil).ID, withPw.ID, at(15*time.Minute)) // another environment's row
 		full, err := f.q.GetUser(f.ctx, env.ID, withPw.ID)
 		must(t, err, "GetUser")
-		lean, err := f.q.LoginUser(f.ctx, env.ID, withPw.ID)
-		must(t, err, "LoginUser")
+		read, err := f.q.ReadPasswordAttempt(f.ctx, env.ID, "ada@example.com", "pw:ada@example.com", "ip:192.0.2.1")
+		must(t, err, "ReadPasswordAttempt")
+		lean := read.User
 		if lean.ID != full.ID || lean.Email != full.Email || lean.EmailVerified != full.EmailVerified || len(lean.Memberships) != len(full.Memberships) {
-			t.Fatalf("LoginUser = %+v, GetUser = %+v", lean, full)
+			t.Fatalf("ReadPasswordAttempt user = %+v, GetUser = %+v", lean, full)
 		}
 		for i, m := range lean.Memberships {
 			w := full.Memberships[i]
 			if m.OrgID != w.OrgID || m.Status != w.Status || m.OrgName != w.OrgName || !m.ExpiresAt.Equal(w.ExpiresAt) || m.UserID != w.UserID {
-				t.Fatalf("membership %d: LoginUser %+v, GetUser %+v", i, m, w)
+				t.Fatalf("membership %d: ReadPasswordAttempt %+v, GetUser %+v", i, m, w)
 			}
 		}
-		bob, err := f.q.LoginUser(f.ctx, env.ID, noPw.ID)
-		must(t, err, "LoginUser bob")
-		if bob.ID != noPw.ID || len(bob.Memberships) != 0 {
-			t.Fatalf("LoginUser(bob) = %+v", bob)
+		if read.Account.Hits != 3 || read.IP.Hits != 7 || read.Hash != "$argon2id$hash" {
+			t.Fatalf("ReadPasswordAttempt with memberships = %+v", read)
 		}
-		_, err = f.q.LoginUser(f.ctx, other.ID, withPw.ID)
-		wantNotFound(t, err, "LoginUser in another environment")
+		bob, err := f.q.ReadPasswordAttempt(f.ctx, env.ID, "bob@example.com", "pw:bob@example.com", "ip:x")
+		must(t, err, "ReadPasswordAttempt bob")
+		if bob.User == nil || bob.User.ID != noPw.ID || len(bob.User.Memberships) != 0 {
+			t.Fatalf("ReadPasswordAttempt(bob) = %+v", bob)
+		}
 
 		// SetLastLogin writes the time and updated_at, nothing else.
 		must(t, f.q.SetLastLogin(f.ctx, env.ID, withPw.ID, at(40*time.Minute)), "SetLastLogin")
