@@ -104,6 +104,7 @@ func (h *Handler) sendChallenge(ctx context.Context, f *flow, u *store.User, ip 
 
 // sendAndShowCode sends a challenge and moves the flow to the code step.
 func (h *Handler) sendAndShowCode(w http.ResponseWriter, r *http.Request, f *flow, u *store.User) {
+	f.d.CodeSent = true
 	notice, err := h.sendChallenge(r.Context(), f, u, clientIP(r))
 	if err != nil {
 		h.serverError(w, r, "sending a code", err)

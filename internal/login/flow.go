@@ -45,6 +45,11 @@ type flowData struct {
 	LoginHint string `json:"login_hint,omitempty"`
 	// Notice is shown once on the next page.
 	Notice string `json:"notice,omitempty"`
+	// CodeSent is set when the flow emails a code: its challenges are
+	// deleted with it (end). A challenge left behind by a flow saved
+	// before this field existed is swept when it expires, and is of no
+	// use meanwhile: its code and link work only in their flow.
+	CodeSent bool `json:"code_sent,omitempty"`
 }
 
 // flow is a login flow as a request sees it.
@@ -149,8 +154,8 @@ func (h *Handler) rotate(ctx context.Context, w http.ResponseWriter, f *flow) er
 	return nil
 }
 
-// end deletes the flow and its cookie.
+// end deletes the flow, its challenges when it sent any, and its cookie.
 func (h *Handler) end(ctx context.Context, w http.ResponseWriter, f *flow) error {
 	clearFlowCookie(w)
-	return h.Store.Q().DeleteLoginFlow(ctx, h.EnvID, f.row.ID)
+	return h.Store.Q().DeleteLoginFlow(ctx, h.EnvID, f.row.ID, f.d.CodeSent)
 }

@@ -69,10 +69,13 @@ func (q *Q) UpdateLoginFlow(ctx context.Context, f *LoginFlow) error {
 	return mustAffect(res, err)
 }
 
-// DeleteLoginFlow removes a flow and its challenges.
-func (q *Q) DeleteLoginFlow(ctx context.Context, envID, id string) error {
-	if _, err := q.exec(ctx, `DELETE FROM login_challenges WHERE env_id = $1 AND flow_id = $2`, envID, id); err != nil {
-		return mapErr(err)
+// DeleteLoginFlow removes a flow and, with challenges, its challenges: a
+// flow that never sent a code has none, and skips that statement.
+func (q *Q) DeleteLoginFlow(ctx context.Context, envID, id string, challenges bool) error {
+	if challenges {
+		if _, err := q.exec(ctx, `DELETE FROM login_challenges WHERE env_id = $1 AND flow_id = $2`, envID, id); err != nil {
+			return mapErr(err)
+		}
 	}
 	_, err := q.exec(ctx, `DELETE FROM login_flows WHERE env_id = $1 AND id = $2`, envID, id)
 	return mapErr(err)
