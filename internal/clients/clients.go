@@ -65,17 +65,29 @@ func (s *Service) Create(ctx context.Context, q *store.Q, name, clientID, secret
 // Authenticate checks a client's secret.
 func (s *Service) Authenticate(ctx context.Context, clientID, secret string) error {
 	hashes, err := s.Store.Q().ClientSecretHashes(ctx, s.EnvID, clientID)
-	if errors.Is(err, store.ErrNotFound) {
-		hashes = []string{Hash("no such client: compare anyway so timing says nothing")}
-	} else if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	return Verify(hashes, secret)
+}
+
+// Verify checks secret against a client's stored secret hashes, as read
+// with the client (store.GetClientCredentials) or by Authenticate: the
+// comparison is constant-time, and no hashes at all is ErrInvalidClient
+// after the same work as a wrong secret.
+func Verify(hashes []string, secret string) error {
+	known := len(hashes) > 0
+	if !known {
+		// A client without secrets (unknown, deleted or public) is
+		// compared anyway, so refusing it costs what a wrong secret does.
+		hashes = []string{Hash("no such client: compare anyway so timing says nothing")}
 	}
 	got := []byte(Hash(secret))
 	ok := 0
 	for _, h := range hashes {
 		ok |= subtle.ConstantTimeCompare(got, []byte(h))
 	}
-	if ok != 1 || err != nil {
+	if ok != 1 || !known {
 		return ErrInvalidClient
 	}
 	return nil
