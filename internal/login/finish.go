@@ -244,8 +244,11 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, f *flow, u *sto
 		h.serverError(w, r, "reading the session", err)
 		return
 	}
-	ses, cookie, err := h.Sessions.Create(ctx, sessions.NewSession{UserID: u.ID, OrgID: orgID, AMR: f.d.AMR,
-		UserAgent: r.UserAgent(), IP: clientIP(r), Cookie: true})
+	n := sessions.NewSession{UserID: u.ID, OrgID: orgID, AMR: f.d.AMR, UserAgent: r.UserAgent(), IP: clientIP(r), Cookie: true}
+	if h.finishAtOnce(w, r, f, u, n, old) {
+		return
+	}
+	ses, cookie, err := h.Sessions.Create(ctx, n)
 	if err != nil {
 		h.serverError(w, r, "starting a session", err)
 		return
@@ -286,16 +289,71 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, f *flow, u *sto
 	h.message(w, r, http.StatusOK, nil, m)
 }
 
-// recordLogin records the sign-in on the user: Accounts.RecordLogin when
-// it has something to change besides the time (an invitation to accept
-// for orgID, an email the sign-in just verified), else one UPDATE of
-// last_login_at, where RecordLogin's transaction reads the user again
-// and rewrites every column.
-func (h *Handler) recordLogin(ctx context.Context, u *store.User, orgID string, verified bool) error {
+// finishAtOnce is finish's common case, a sign-in for an authorization
+// request with nothing to record on the user but the time, in one
+// transaction: the session and its event, the code (oauth.IssueCodeIn),
+// last_login_at and the flow's end, where finish's steps take four
+// transactions and read the request, the user and the membership again.
+// It reports whether it answered. When the request cannot be completed
+// (gone, or the user must sign in again) it has written nothing and
+// reports false: finish's steps then sign the user in without a code and
+// say so, as they do for every other case.
+func (h *Handler) finishAtOnce(w http.ResponseWriter, r *http.Request, f *flow, u *store.User, n sessions.NewSession, old *sessions.Session) bool {
+	ctx := r.Context()
+	if f.row.AuthRequestID == "" || needsRecordLogin(u, n.OrgID, f.d.Verified) {
+		return false
+	}
+	ar, err := h.authRequest(ctx, f) // read already by chooseOrganization in this request, when it came from there
+	if err != nil {
+		return false
+	}
+	var target string
+	ses, cookie, err := h.Sessions.CreateWith(ctx, n, func(q *store.Q, ses *sessions.Session) error {
+		var err error
+		if target, err = h.OAuth.IssueCodeIn(ctx, q, ar, ses); err != nil {
+			return err
+		}
+		if err := q.SetLastLogin(ctx, h.EnvID, u.ID, h.Now()); err != nil {
+			return err
+		}
+		return q.DeleteLoginFlow(ctx, h.EnvID, f.row.ID, f.d.CodeSent) // h.end's write
+	})
+	if errors.Is(err, oauth.ErrAuthRequestNotFound) || errors.Is(err, oauth.ErrLoginRequired) {
+		return false
+	}
+	if err != nil {
+		h.serverError(w, r, "signing in", err)
+		return true
+	}
+	if old != nil {
+		if _, err := h.Sessions.Revoke(ctx, old.ID, ReasonReplaced); err != nil {
+			h.Log.WarnContext(ctx, "revoking the previous session failed", "session_id", old.ID, "err", err)
+		}
+	}
+	h.Log.InfoContext(ctx, "login succeeded", "method", strings.Join(f.d.AMR, " "), "user_id", u.ID,
+		"organization_id", n.OrgID, "session_id", ses.ID, "ip", n.IP)
+	clearFlowCookie(w)
+	sessions.SetCookie(w, cookie, ses)
+	oauth.Redirect(w, target)
+	return true
+}
+
+// needsRecordLogin reports whether a sign-in to orgID has something to
+// record on u besides the time: an invitation to accept for orgID, or an
+// email the sign-in just verified.
+func needsRecordLogin(u *store.User, orgID string, verified bool) bool {
 	invited := slices.ContainsFunc(u.Memberships, func(m *store.Membership) bool {
 		return m.OrgID == orgID && m.Status == store.MembershipPendingInvite
 	})
-	if invited || (verified && !u.EmailVerified) {
+	return invited || (verified && !u.EmailVerified)
+}
+
+// recordLogin records the sign-in on the user: Accounts.RecordLogin when
+// it has something to change besides the time (needsRecordLogin), else
+// one UPDATE of last_login_at, where RecordLogin's transaction reads the
+// user again and rewrites every column.
+func (h *Handler) recordLogin(ctx context.Context, u *store.User, orgID string, verified bool) error {
+	if needsRecordLogin(u, orgID, verified) {
 		return h.Accounts.RecordLogin(ctx, u.ID, orgID, verified)
 	}
 	return h.Store.Q().SetLastLogin(ctx, h.EnvID, u.ID, h.Now())

@@ -368,12 +368,55 @@ func (s *Server) complete(ctx context.Context, ar *AuthRequest, ses *sessions.Se
 		} else if err != nil {
 			return err
 		}
-		return q.CreateAuthCode(ctx, &store.AuthCode{CodeHash: secretHash(code), EnvID: s.EnvID, SessionID: ses.ID,
-			ClientID: ar.ClientID, RedirectURI: ar.RedirectURI, Scope: ar.Scope, Nonce: ar.Nonce, CodeChallenge: ar.CodeChallenge,
-			CreatedAt: now, ExpiresAt: now.Add(CodeTTL)})
+		return q.CreateAuthCode(ctx, s.authCode(code, ar, ses, now))
 	})
 	if err != nil {
 		return "", err
 	}
 	return s.authorizationResponse(ar.RedirectURI, url.Values{"code": {code}}, ar.State), nil
 }
+
+// authCode is the row of code, issued at now for ar under ses: bound to
+// the session, the client, the redirect URI, the scope, the nonce and the
+// PKCE challenge of the request.
+func (s *Server) authCode(code string, ar *AuthRequest, ses *sessions.Session, now time.Time) *store.AuthCode {
+	return &store.AuthCode{CodeHash: secretHash(code), EnvID: s.EnvID, SessionID: ses.ID, ClientID: ar.ClientID,
+		RedirectURI: ar.RedirectURI, Scope: ar.Scope, Nonce: ar.Nonce, CodeChallenge: ar.CodeChallenge,
+		CreatedAt: now, ExpiresAt: now.Add(CodeTTL)}
+}
+
+// IssueCodeIn is complete for a sign-in that has just created ses inside
+// the transaction q (sessions.Service.CreateWith), having read ar and the
+// user in the same request: it finishes ar and inserts the code, the
+// user's active membership of ses's organization checked by the INSERT
+// itself (store.CreateMemberAuthCode). complete reads the user and the
+// membership (three statements) and touches the session, which a session
+// created in this transaction does not need. It returns the redirect for
+// Redirect. ErrAuthRequestNotFound and ErrLoginRequired (see NeedsLogin,
+// or the user is no longer an active member) mean what they mean from
+// CompleteAuthorization; the caller rolls q back then, so no code exists.
+func (s *Server) IssueCodeIn(ctx context.Context, q *store.Q, ar *AuthRequest, ses *sessions.Session) (string, error) {
+	if s.NeedsLogin(ar, ses) {
+		return "", ErrLoginRequired
+	}
+	code, err := randomToken("")
+	if err != nil {
+		return "", err
+	}
+	now := s.Now()
+	if err := q.FinishAuthRequest(ctx, s.EnvID, ar.ID, store.AuthRequestCompleted, ses.ID, now); errors.Is(err, store.ErrNotFound) {
+		return "", ErrAuthRequestNotFound
+	} else if err != nil {
+		return "", err
+	}
+	if err := q.CreateMemberAuthCode(ctx, s.authCode(code, ar, ses, now), ses.UserID, ses.OrgID); errors.Is(err, store.ErrNotFound) {
+		return "", ErrLoginRequired
+	} else if err != nil {
+		return "", err
+	}
+	return s.authorizationResponse(ar.RedirectURI, url.Values{"code": {code}}, ar.State), nil
+}
+
+// Redirect sends the browser to target (303), the redirect IssueCodeIn
+// returned, as CompleteAuthorization does.
+func Redirect(w http.ResponseWriter, target string) { redirect(w, target) }

@@ -161,6 +161,16 @@ func (s *Service) PolicyIn(ctx context.Context, q *store.Q, orgID string) (Polic
 // timeouts of the policy in force for the organization. With n.Cookie it
 // also returns the cookie value (shown once, stored hashed).
 func (s *Service) Create(ctx context.Context, n NewSession) (*Session, string, error) {
+	return s.CreateWith(ctx, n, nil)
+}
+
+// CreateWith is Create with more writes in the session's transaction: in,
+// when not nil, runs after the session and its event are inserted, with
+// the session as it will be returned. An error from in rolls everything
+// back and is returned as is. The hosted login issues its code and ends
+// its flow there, so a sign-in commits once (on PostgreSQL every commit
+// is a WAL flush).
+func (s *Service) CreateWith(ctx context.Context, n NewSession, in func(q *store.Q, ses *Session) error) (*Session, string, error) {
 	if n.UserID == "" {
 		return nil, "", errors.New("sessions: a session needs a user")
 	}
@@ -183,16 +193,22 @@ func (s *Service) Create(ctx context.Context, n NewSession) (*Session, string, e
 		}
 		ses.CookieHash = hash(cookie)
 	}
+	ses.ClientIDs = []string{}
 	err = s.Store.Tx(ctx, func(q *store.Q) error {
 		if err := q.CreateSession(ctx, ses); err != nil {
 			return err
 		}
-		return s.emit(ctx, q, "session.created", ses, "")
+		if err := s.emit(ctx, q, "session.created", ses, ""); err != nil {
+			return err
+		}
+		if in != nil {
+			return in(q, ses)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	ses.ClientIDs = []string{}
 	return ses, cookie, nil
 }
 
