@@ -63,11 +63,17 @@ const expect = (cond, what) => { if (!cond) throw new Error(what); };
       await ada.page.keyboard.press('Enter');
     }
     await ada.page.waitForSelector('input[autocomplete="one-time-code"]');
-    // The dev outbox lists the newest email first.
-    const outbox = await (await fetch(gatehouse + '/_dev/outbox', { headers: { accept: 'application/json' } })).json();
-    const mail = outbox.find((m) => m.to === env('ADA_EMAIL'));
+    // The dev outbox lists the newest email first. The code is queued just
+    // after the sign-in page's answer, so it is waited for.
+    let mail;
+    for (const deadline = Date.now() + 10_000; !mail && Date.now() < deadline;) {
+      const outbox = await (await fetch(gatehouse + '/_dev/outbox', { headers: { accept: 'application/json' } })).json();
+      mail = outbox.find((m) => m.to === env('ADA_EMAIL'));
+      if (!mail) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(mail, 'no sign-in code in the dev outbox');
     const code = /code is (\d{6})/.exec(mail.text)[1];
-    await ada.page.getByLabel('Code').fill(code);
+    await ada.page.getByLabel('Code', { exact: true }).fill(code);
     await ada.page.getByRole('button', { name: 'Continue' }).click();
     await ada.page.waitForURL(`${app}/`);
     await ada.page.goto(`${app}/dashboard`);

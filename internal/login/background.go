@@ -2,6 +2,7 @@ package login
 
 import (
 	"context"
+	"net/http"
 	"time"
 )
 
@@ -28,3 +29,18 @@ func (h *Handler) afterAnswer(ctx context.Context, what string, fn func(context.
 // server calls it after its last request on shutdown, and tests before
 // they read the outbox.
 func (h *Handler) Wait() { h.bg.Wait() }
+
+// redirectThen answers with a redirect to the flow's step, whole and at
+// once (an empty body of declared length, flushed), and only then starts
+// send, when there is one, with afterAnswer. Every email goes through it
+// with or without send, so the answer is framed and written the same way
+// on the wire, and its last byte leaves before the extra work begins
+// (SECURITY-BAR A02, A03).
+func (h *Handler) redirectThen(w http.ResponseWriter, r *http.Request, f *flow, what string, send func(context.Context) error) {
+	w.Header().Set("Content-Length", "0")
+	seeOther(w, flowURL(f))
+	_ = http.NewResponseController(w).Flush()
+	if send != nil {
+		h.afterAnswer(r.Context(), what, send)
+	}
+}

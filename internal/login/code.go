@@ -54,25 +54,29 @@ func (h *Handler) signedOutSince(ctx context.Context, c *store.LoginChallenge) (
 	return err == nil && !at.Before(c.CreatedAt), err
 }
 
-// sendChallenge emails a new code and magic link for the flow's email,
-// ending the older ones. For an unknown email the challenge is stored all
-// the same (so the request costs the same) but mailed only when the
-// environment allows sign-up. Too many requests for one email or from one
-// address send nothing and return a notice for the page instead, the same
-// for every email.
-func (h *Handler) sendChallenge(ctx context.Context, f *flow, u *store.User, ip string) (notice string, err error) {
-	norm := normEmail(f.d.Email)
-	perEmail, perIP := check{sendBucket(norm), h.Limits.SendPerEmail}, check{sendIPBucket(ip), h.Limits.SendPerIP}
+// sendChecks are the limits on emailed codes: per email and per address.
+func (h *Handler) sendChecks(norm, ip string) (perEmail, perIP check) {
+	return check{sendBucket(norm), h.Limits.SendPerEmail}, check{sendIPBucket(ip), h.Limits.SendPerIP}
+}
+
+// sendNotice is the page's notice when too many codes were asked for one
+// email or from one address ("" when another may be sent): the same for
+// every email.
+func (h *Handler) sendNotice(ctx context.Context, perEmail, perIP check) (string, error) {
 	wait, err := h.waitAny(ctx, perEmail, perIP)
-	if err != nil {
+	if err != nil || wait == 0 {
 		return "", err
 	}
-	if wait > 0 {
-		return "We have sent several codes recently. Use the newest one, or ask for another in " + waitText(wait) + ".", nil
-	}
+	return "We have sent several codes recently. Use the newest one, or ask for another in " + waitText(wait) + ".", nil
+}
+
+// newChallenge makes a code and magic link for the flow's email: the
+// challenge that stores them (hashed) and the email that carries them,
+// nil for an unknown email when the environment does not allow sign-up.
+func (h *Handler) newChallenge(f *flow, known bool) (*store.LoginChallenge, *store.Email) {
 	now := h.Now()
 	code, token := newCode(), randomToken(32)
-	c := &store.LoginChallenge{ID: h.IDs.New("lch"), EnvID: h.EnvID, FlowID: f.row.ID, EmailNorm: norm,
+	c := &store.LoginChallenge{ID: h.IDs.New("lch"), EnvID: h.EnvID, FlowID: f.row.ID, EmailNorm: normEmail(f.d.Email),
 		LinkHash: hashSecret(token), CreatedAt: now, ExpiresAt: now.Add(CodeTTL)}
 	c.CodeHash = h.codeHash(c.ID, code)
 	// A11: links are built on the configured public URL, never on the
@@ -80,32 +84,49 @@ func (h *Handler) sendChallenge(ctx context.Context, f *flow, u *store.User, ip 
 	link := h.PublicURL + "/login/link?" + url.Values{"token": {token}}.Encode()
 	var mail *store.Email
 	switch {
-	case u != nil:
+	case known:
 		mail = &store.Email{Kind: "login_code", Subject: "Your sign-in code",
 			Body: fmt.Sprintf("Your sign-in code is %s\n\nIt expires in 10 minutes. Or sign in with this link, in the browser where you asked for it:\n%s\n\nIf you did not try to sign in, you can ignore this email.\n", code, link)}
 	case h.SignupAllowed:
 		mail = &store.Email{Kind: "signup_code", Subject: "Your code to create an account",
 			Body: fmt.Sprintf("Your code is %s\n\nEnter it to confirm your email and create your account. It expires in 10 minutes. Or continue with this link, in the browser where you asked for it:\n%s\n\nIf you did not ask for this, you can ignore this email.\n", code, link)}
+	default:
+		return c, nil
 	}
+	mail.ID, mail.EnvID, mail.To, mail.CreatedAt = h.IDs.New(id.Email), h.EnvID, f.d.Email, now
+	return c, mail
+}
+
+// sendChallenge stores a new code and magic link for the flow's email,
+// ending the older ones, and returns the job that queues its email, to
+// run after the answer (nil when there is no email: an unknown address
+// gets one only when the environment allows sign-up). The challenge is
+// stored for every email all the same, so the request costs the same.
+// Too many requests for one email or from one address send nothing and
+// return a notice for the page instead, the same for every email.
+func (h *Handler) sendChallenge(ctx context.Context, f *flow, known bool, ip string) (notice string, send func(context.Context) error, err error) {
+	perEmail, perIP := h.sendChecks(normEmail(f.d.Email), ip)
+	if notice, err := h.sendNotice(ctx, perEmail, perIP); notice != "" || err != nil {
+		return notice, nil, err
+	}
+	c, mail := h.newChallenge(f, known)
 	err = h.Store.Tx(ctx, func(q *store.Q) error {
 		if err := q.CreateLoginChallenge(ctx, c); err != nil {
 			return err
 		}
-		if mail != nil {
-			mail.ID, mail.EnvID, mail.To, mail.CreatedAt = h.IDs.New(id.Email), h.EnvID, f.d.Email, now
-			if err := q.AddEmail(ctx, mail); err != nil {
-				return err
-			}
-		}
 		return h.hitIn(ctx, q, perEmail, perIP)
 	})
-	return "", err
+	if err != nil || mail == nil {
+		return "", nil, err
+	}
+	return "", func(ctx context.Context) error { return h.Store.Q().AddEmail(ctx, mail) }, nil
 }
 
-// sendAndShowCode sends a challenge and moves the flow to the code step.
-func (h *Handler) sendAndShowCode(w http.ResponseWriter, r *http.Request, f *flow, u *store.User) {
+// sendAndShowCode sends a challenge and moves the flow to the code step;
+// the email is queued after the answer (SECURITY-BAR A03).
+func (h *Handler) sendAndShowCode(w http.ResponseWriter, r *http.Request, f *flow, known bool) {
 	f.d.CodeSent = true
-	notice, err := h.sendChallenge(r.Context(), f, u, clientIP(r))
+	notice, send, err := h.sendChallenge(r.Context(), f, known, clientIP(r))
 	if err != nil {
 		h.serverError(w, r, "sending a code", err)
 		return
@@ -115,7 +136,7 @@ func (h *Handler) sendAndShowCode(w http.ResponseWriter, r *http.Request, f *flo
 		h.serverError(w, r, "saving a login flow", err)
 		return
 	}
-	seeOther(w, flowURL(f))
+	h.redirectThen(w, r, f, "emailing a sign-in code", send)
 }
 
 // sendCode is POST /login/code/send: "email me a code instead" on the
@@ -125,20 +146,21 @@ func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, f *flow) {
 		seeOther(w, flowURL(f))
 		return
 	}
-	u, _, err := h.lookup(r, normEmail(f.d.Email))
+	userID, _, err := h.Store.Q().LoginLookup(r.Context(), h.EnvID, normEmail(f.d.Email))
 	if err != nil {
 		h.serverError(w, r, "looking up a user", err)
 		return
 	}
-	h.sendAndShowCode(w, r, f, u)
+	h.sendAndShowCode(w, r, f, userID != "")
 }
 
-// code is POST /login/code: checks the code against the flow's newest
-// challenge. Five wrong codes end a challenge; wrong codes also count per
-// account across challenges and per address (SECURITY-BAR A08, A09).
+// code is POST /login/code, from the code step or the password step's
+// code form: checks the code against the flow's newest challenge. Five
+// wrong codes end a challenge; wrong codes also count per account across
+// challenges and per address (SECURITY-BAR A08, A09).
 func (h *Handler) code(w http.ResponseWriter, r *http.Request, f *flow) {
 	ctx := r.Context()
-	if f.d.Step != stepCode {
+	if f.d.Step != stepCode && f.d.Step != stepPassword {
 		seeOther(w, flowURL(f))
 		return
 	}
@@ -152,7 +174,7 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request, f *flow) {
 	}
 	if wait > 0 {
 		h.attempt(r, f, metrics.MethodOTP, metrics.OutcomeThrottled, "")
-		h.renderCode(w, r, http.StatusTooManyRequests, f, "Too many wrong codes. Try again in "+waitText(wait)+".")
+		h.renderCodeError(w, r, http.StatusTooManyRequests, f, "Too many wrong codes. Try again in "+waitText(wait)+".")
 		return
 	}
 	const dead = "This code has expired or can no longer be used. Ask for a new code."
@@ -163,7 +185,7 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request, f *flow) {
 	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (!h.live(c) || c.EmailNorm != norm || signedOut)) {
 		h.attempt(r, f, metrics.MethodOTP, metrics.OutcomeFailure, "")
-		h.renderCode(w, r, http.StatusBadRequest, f, dead)
+		h.renderCodeError(w, r, http.StatusBadRequest, f, dead)
 		return
 	} else if err != nil {
 		h.serverError(w, r, "reading a code", err)
@@ -184,12 +206,12 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request, f *flow) {
 		if n >= MaxCodeTries {
 			m = "That code is not right, and it can no longer be used. Ask for a new code."
 		}
-		h.renderCode(w, r, http.StatusBadRequest, f, m)
+		h.renderCodeError(w, r, http.StatusBadRequest, f, m)
 		return
 	}
 	if err := h.Store.Q().UseLoginChallenge(ctx, h.EnvID, c.ID, h.Now(), MaxCodeTries); errors.Is(err, store.ErrNotFound) {
 		h.attempt(r, f, metrics.MethodOTP, metrics.OutcomeFailure, "")
-		h.renderCode(w, r, http.StatusBadRequest, f, dead)
+		h.renderCodeError(w, r, http.StatusBadRequest, f, dead)
 		return
 	} else if err != nil {
 		h.serverError(w, r, "using a code", err)

@@ -185,6 +185,9 @@ type page struct {
 	body     string
 	location string
 	doc      *html.Node
+	// framing is how the body was sent (chunked, or a length), which Go's
+	// client keeps out of header.
+	framing string
 }
 
 func (b *browser) do(req *http.Request) *page {
@@ -198,7 +201,8 @@ func (b *browser) do(req *http.Request) *page {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	p := &page{status: resp.StatusCode, url: req.URL, header: resp.Header, body: string(raw), location: resp.Header.Get("Location")}
+	p := &page{status: resp.StatusCode, url: req.URL, header: resp.Header, body: string(raw), location: resp.Header.Get("Location"),
+		framing: strings.Join(resp.TransferEncoding, ",")}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		if p.doc, err = html.Parse(strings.NewReader(p.body)); err != nil {
 			b.t.Fatal(err)

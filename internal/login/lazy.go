@@ -7,7 +7,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/accounts"
 	"github.com/gatehouse/gatehouse/internal/legacyauth"
 	"github.com/gatehouse/gatehouse/internal/passwords"
-	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // Lazy migration (docs/lazy-migration.md): when the environment names a
@@ -36,9 +35,10 @@ func lazyCandidate(ep *legacyauth.Endpoint, userID string) bool {
 	return ep != nil && (userID != "" || ep.CreateUnknownUsers)
 }
 
-// offersLegacyPassword reports whether the email step shows the password
-// form to a user without a password (or an unknown email) because the
-// legacy endpoint can check it.
+// offersLegacyPassword reports whether a user without a password (or an
+// unknown email) signs in with a password the legacy endpoint can check:
+// the email step then emails them no code unasked, as for a user with a
+// password.
 func (h *Handler) offersLegacyPassword(r *http.Request, userID string) bool {
 	return lazyCandidate(h.legacyEndpoint(r.Context()), userID)
 }
@@ -64,12 +64,4 @@ func (h *Handler) verifyLegacy(ctx context.Context, ep *legacyauth.Endpoint, use
 	}
 	return h.Accounts.MigrateLazily(ctx, userID, accounts.LazyFields{Email: email, GivenName: p.FirstName,
 		FamilyName: p.LastName, EmailVerified: p.EmailVerified}, hash)
-}
-
-// userIDOf is u's id, "" for no user.
-func userIDOf(u *store.User) string {
-	if u == nil {
-		return ""
-	}
-	return u.ID
 }

@@ -276,11 +276,12 @@ func TestLazyMigrationFailuresLookLikeAWrongPassword(t *testing.T) {
 		f.clk.Advance(10 * time.Second)
 		before := l.calls.Load()
 		b := f.browserFrom("127.0.0.40")
+		mails := len(f.outbox(email))
 		p := b.submit(b.authorize(newAuthz()), "/login/email", map[string]string{"email": email})
-		if p.has("/login/password") || !p.has("/login/use-password") {
-			t.Fatalf("lazy migration off: a user without a password should get the code step: %s", p.text())
+		if !p.has("/login/password") || !p.has("/login/code") || len(f.outbox(email)) != mails+1 {
+			t.Fatalf("lazy migration off: a user without a password should be emailed a code at once (%d emails before, %d after): %s",
+				mails, len(f.outbox(email)), p.text())
 		}
-		p = b.submit(p, "/login/use-password", nil)
 		p = b.submit(p, "/login/password", map[string]string{"password": legacyPW})
 		if p.status != want.status || !strings.Contains(p.text(), "Incorrect email or password.") || l.calls.Load() != before {
 			t.Fatalf("lazy migration off: %d %s (endpoint calls %d -> %d)", p.status, p.text(), before, l.calls.Load())
@@ -315,10 +316,9 @@ func TestLazyMigrationUnknownEmail(t *testing.T) {
 
 		b := f.browser()
 		p := b.submit(b.authorize(newAuthz()), "/login/email", map[string]string{"email": email})
-		if p.has("/login/password") {
-			t.Fatal("create_unknown_users off: an unknown email was offered the password form")
+		if !p.has("/login/password") {
+			t.Fatalf("an unknown email was not offered the password form: %s", p.text())
 		}
-		p = b.submit(p, "/login/use-password", nil)
 		p = b.submit(p, "/login/password", map[string]string{"password": legacyPW})
 		if p.status != http.StatusBadRequest || !strings.Contains(p.text(), "Incorrect email or password.") {
 			t.Fatalf("unknown email, create off: %d %s", p.status, p.text())
@@ -378,7 +378,6 @@ func TestLazyMigrationFailuresTakeAsLongAsTheEndpoint(t *testing.T) {
 	}
 	b = f.browserFrom("127.0.0.53")
 	p = b.submit(b.authorize(newAuthz()), "/login/email", map[string]string{"email": "nobody@legacy.example"})
-	p = b.submit(p, "/login/use-password", nil)
 	p, d = timed(b, p, "not the password")
 	if p.status != http.StatusBadRequest || d < 600*time.Millisecond {
 		t.Errorf("unknown email: %d in %v, want a failure taking about 700 ms", p.status, d)

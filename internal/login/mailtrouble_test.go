@@ -104,7 +104,8 @@ func (f *fx) waitMailHealth(failing bool) {
 	f.t.Fatalf("the mail worker never recorded failing=%v", failing)
 }
 
-// codeStep runs a new browser to the code step for email.
+// codeStep runs a new browser through the email step for email, to the
+// page with the code form (the password step, for every email).
 func (f *fx) codeStep(email string) *page {
 	f.t.Helper()
 	b := f.browser()
@@ -160,7 +161,7 @@ func TestMailTroubleShown(t *testing.T) {
 			first := f.codeStep("known@acme.example")
 			if h, _ := f.in.Server.Store().Q().GetMailHealth(f.ctx, f.in.Server.Bootstrap.EnvID); h.FailingSince.IsZero() {
 				// Rendered before any failure: the usual text.
-				if first.alert() != "" || !strings.Contains(first.text(), "We have emailed a 6-digit code") {
+				if first.alert() != "" || !strings.Contains(first.text(), "we have emailed it a 6-digit code") {
 					t.Errorf("code step with healthy mail: %s", first.text())
 				}
 			}
@@ -189,10 +190,11 @@ func TestMailTroubleShown(t *testing.T) {
 			if known.alert() != troubleCode {
 				t.Errorf("code step alert = %q, want %q; page: %s", known.alert(), troubleCode, known.text())
 			}
-			if strings.Contains(known.text(), "We have emailed") {
+			if strings.Contains(known.text(), "have emailed") {
 				t.Errorf("code step still says the email was sent: %s", known.text())
 			}
 			samePage(t, "code step", known, "known@acme.example", unknown, "stranger@acme.example")
+			samePage(t, "code step (account with a password)", f.codeStep(pwUser), pwUser, unknown, "stranger@acme.example")
 
 			// Forgot password: the same for a known and an unknown email.
 			known, unknown = f.forgotAnswer("known@acme.example"), f.forgotAnswer("stranger@acme.example")
@@ -220,7 +222,7 @@ func TestMailTroubleShown(t *testing.T) {
 			// The server takes mail again: the next delivery clears it.
 			sink.refusing.Store(false)
 			f.waitMailHealth(false)
-			if p := f.codeStep("known@acme.example"); p.alert() != "" || !strings.Contains(p.text(), "We have emailed a 6-digit code") {
+			if p := f.codeStep("known@acme.example"); p.alert() != "" || !strings.Contains(p.text(), "we have emailed it a 6-digit code") {
 				t.Errorf("code step after recovery: alert %q: %s", p.alert(), p.text())
 			}
 			if p := f.forgotAnswer("known@acme.example"); p.alert() != "" || !strings.Contains(p.text(), "we have emailed it a link") {

@@ -67,9 +67,18 @@ type (
 		SignupAllowed        bool
 		SignInURL, SignUpURL string
 	}
+	// passwordPage is the sign-in step after the email, the same for
+	// every email (SECURITY-BAR A02): a password form and a form for the
+	// code that was emailed if the account has no password.
 	passwordPage struct {
 		base
 		Email, ForgotURL string
+		// CodeError says the error is about the code, not the password.
+		CodeError bool
+		// SignupAllowed: unknown emails were sent a code to sign up too.
+		SignupAllowed bool
+		// MailTrouble says the mail server is failing (mailhealth.go).
+		MailTrouble string
 	}
 	codePage struct {
 		base
@@ -174,15 +183,36 @@ func (h *Handler) renderEmail(w http.ResponseWriter, r *http.Request, status int
 	h.render(w, r, status, "email", &p)
 }
 
+// renderPassword shows the password step with an error about the password.
 func (h *Handler) renderPassword(w http.ResponseWriter, r *http.Request, status int, f *flow, errMsg string) {
-	p := passwordPage{base: h.frame(r.Context(), f, "Enter your password"), Email: f.d.Email}
+	h.renderPasswordStep(w, r, status, f, errMsg, false)
+}
+
+// renderPasswordStep shows the password step; codeErr puts the error on
+// the code form.
+func (h *Handler) renderPasswordStep(w http.ResponseWriter, r *http.Request, status int, f *flow, errMsg string, codeErr bool) {
+	p := passwordPage{base: h.frame(r.Context(), f, "Sign in"), Email: f.d.Email, CodeError: codeErr && errMsg != "",
+		SignupAllowed: h.SignupAllowed}
 	p.Error = errMsg
+	if h.mailFailing(r.Context()) {
+		p.MailTrouble = mailTroubleCode
+	}
 	q := url.Values{}
 	if f.row.AuthRequestID != "" {
 		q.Set("auth_request", f.row.AuthRequestID)
 	}
 	p.ForgotURL = withQuery("/login/forgot", q)
 	h.render(w, r, status, "password", &p)
+}
+
+// renderCodeError shows a refused code on the page it was typed on: the
+// code step, or the password step's code form.
+func (h *Handler) renderCodeError(w http.ResponseWriter, r *http.Request, status int, f *flow, errMsg string) {
+	if f.d.Step == stepPassword {
+		h.renderPasswordStep(w, r, status, f, errMsg, true)
+		return
+	}
+	h.renderCode(w, r, status, f, errMsg)
 }
 
 func (h *Handler) renderCode(w http.ResponseWriter, r *http.Request, status int, f *flow, errMsg string) {

@@ -325,10 +325,48 @@ func (p *forgotPairs) send(b *browser, v url.Values) time.Duration {
 func (p *forgotPairs) known(i int) time.Duration   { return p.send(p.kb[i], p.kForm[i]) }
 func (p *forgotPairs) unknown(i int) time.Duration { return p.send(p.ub[i], p.uForm[i]) }
 
+// emailPairs times the email step of a sign-in for an existing account
+// with a password (emailed nothing) against an unknown email (emailed a
+// sign-up code: sign-up is allowed here), from 127.5.m.x and 127.6.m.x:
+// the challenge and the email are stored after the answer, so the answer
+// takes the same time. The accounts (epw<i>) are used once per
+// measurement, under the limit of codes asked for one address.
+type emailPairs struct {
+	f            *fx
+	ws           *wireServer
+	kb, ub       []*browser
+	kForm, uForm []url.Values
+}
+
+func (p *emailPairs) prepare(m, i int) {
+	form := func(b *browser, email string) url.Values {
+		v := b.authorize(newAuthz()).form(p.f.t, "/login/email")
+		v.Set("email", email)
+		return v
+	}
+	p.kb[i] = p.f.browserFrom(fmt.Sprintf("127.5.%d.%d", m, i+1))
+	p.ub[i] = p.f.browserFrom(fmt.Sprintf("127.6.%d.%d", m, i+1))
+	p.kForm[i] = form(p.kb[i], fmt.Sprintf("epw%d@acme.example", i))
+	p.uForm[i] = form(p.ub[i], fmt.Sprintf("eghost%d.%d@acme.example", m, i))
+}
+
+func (p *emailPairs) send(b *browser, v url.Values) time.Duration {
+	status, d := p.f.timedPost(p.ws, b, "/login/email", v)
+	if status != http.StatusSeeOther {
+		p.f.t.Fatalf("email step: %d", status)
+	}
+	return d
+}
+
+func (p *emailPairs) known(i int) time.Duration   { return p.send(p.kb[i], p.kForm[i]) }
+func (p *emailPairs) unknown(i int) time.Duration { return p.send(p.ub[i], p.uForm[i]) }
+
 // TestA03NoEnumerationTiming: a wrong password for an existing account and
 // any password for an unknown email take the same time (the unknown one
 // runs a dummy argon2id verification), and so do forgot-password requests
-// (the account lookup and the email happen after the answer): 200
+// (the account lookup and the email happen after the answer) and the email
+// step of a sign-in for an account with a password and an unknown email
+// that is sent a code (stored and emailed after the answer): 200
 // interleaved pairs each (SECURITY-BAR A03).
 func TestA03NoEnumerationTiming(t *testing.T) {
 	eachDB(t, func(t *testing.T, f *fx) {
@@ -336,6 +374,7 @@ func TestA03NoEnumerationTiming(t *testing.T) {
 		hash := mustHash(t, "the right password")
 		for i := 0; i < timingPairs; i++ {
 			f.setHash(f.user(f.orgID, fmt.Sprintf("timing%d@acme.example", i), "", false), hash)
+			f.setHash(f.user(f.orgID, fmt.Sprintf("epw%d@acme.example", i), "", false), hash)
 		}
 		timeSimilar(t, "password", func(int) timingPair {
 			return &passwordPairs{f: f, ws: ws, kb: make([]*browser, timingPairs), ub: make([]*browser, timingPairs), kPage: make([]*page, timingPairs), uPage: make([]*page, timingPairs)}
@@ -356,6 +395,23 @@ func TestA03NoEnumerationTiming(t *testing.T) {
 		}
 		if resets("timing0@acme.example") == 0 || resets("ghost0.0@acme.example") != 0 {
 			t.Error("forgot password: the existing account got no reset link, or the unknown email got one")
+		}
+		timeSimilar(t, "email step", func(int) timingPair {
+			return &emailPairs{f: f, ws: ws, kb: make([]*browser, timingPairs), ub: make([]*browser, timingPairs), kForm: make([]url.Values, timingPairs), uForm: make([]url.Values, timingPairs)}
+		})
+		// The same: only if the unknown emails were emailed a code and
+		// the accounts with a password were not.
+		f.in.Server.Login.Wait()
+		emailed := func(prefix string) int {
+			var n int
+			if err := f.in.Server.Store().DB().QueryRowContext(f.ctx, `SELECT COUNT(*) FROM emails WHERE to_addr LIKE $1`,
+				prefix+"%").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if k, u := emailed("epw"), emailed("eghost"); k != 0 || u < timingPairs {
+			t.Errorf("email step: %d emails to the accounts with a password, %d to the unknown emails; want none and a code each", k, u)
 		}
 	})
 }

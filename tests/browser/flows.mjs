@@ -1,11 +1,12 @@
 // Walks the hosted login in headless Chromium for one of two flows, as a
 // person would, and fails on any console error, page error or HTTP error:
 //
-//   FLOW=magic-link  email → "check your email" (code form) → the sign-in
-//                    link from the email, opened in the same browser →
-//                    its confirmation page → the app's callback.
-//   FLOW=password    email → code form → "Sign in with a password instead"
-//                    → "Forgot your password?" → the reset link from the
+//   FLOW=magic-link  email → the sign-in step (password and code forms,
+//                    the same for every email) → the sign-in link from
+//                    the email, opened in the same browser → its
+//                    confirmation page → the app's callback.
+//   FLOW=password    email → the sign-in step → "Forgot your password?" →
+//                    the reset link from the
 //                    email → set a new password → "Continue to sign in" →
 //                    the password form → the organization picker → the
 //                    app's callback. (Setting a password is the same
@@ -79,8 +80,13 @@ try {
   const before = await seen();
   await emailField.fill(email);
   await page.getByRole('button', { name: 'Continue' }).click();
+  // The sign-in step: a password form and a code form, for every email.
   await page.waitForSelector('input[autocomplete="one-time-code"]');
-  await shot('code');
+  if (await page.getByLabel('Password', { exact: true }).getAttribute('autocomplete') !== 'current-password') {
+    throw new Error('the sign-in step has no password field with autocomplete=current-password');
+  }
+  await page.getByRole('button', { name: 'Email me a code instead' }).waitFor();
+  await shot('sign-in');
 
   let callback;
   const toApp = async (action) => {
@@ -99,9 +105,6 @@ try {
     await shot('link-confirmation');
     callback = await toApp(() => page.getByRole('button', { name: 'Sign in' }).click());
   } else if (flow === 'password') {
-    await page.getByRole('button', { name: 'Sign in with a password instead' }).click();
-    await page.waitForSelector('input[autocomplete="current-password"]');
-    await shot('password');
     await page.getByRole('link', { name: 'Forgot your password?' }).click();
     await page.waitForURL(/\/login\/forgot/);
     await shot('forgot');
@@ -128,7 +131,7 @@ try {
     if (await current.getAttribute('autocomplete') !== 'current-password') throw new Error('password field without autocomplete=current-password');
     await shot('password-again');
     await current.fill(env('PASSWORD'));
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 
     await heading('Choose an organization');
     await shot('organizations');

@@ -52,18 +52,27 @@ try {
   await emailField.fill(email);
   await page.keyboard.press('Enter');
 
+  // The sign-in step: a password form and a code form, for every email.
   await page.waitForSelector('input[autocomplete="one-time-code"]');
-  await shot('code');
+  if (await page.getByLabel('Password', { exact: true }).getAttribute('autocomplete') !== 'current-password') {
+    throw new Error('the sign-in step has no password field with autocomplete=current-password');
+  }
+  await shot('sign-in');
   // The dev outbox (docs/configuration.md): newest first, with the
-  // fields id, to, subject, text, html, sent_at.
-  const res = await fetch(base + '/_dev/outbox', { headers: { accept: 'application/json' } });
-  if (!res.ok) throw new Error(`GET /_dev/outbox: ${res.status}`);
-  const mail = (await res.json()).find((m) => m.to === email);
+  // fields id, to, subject, text, html, sent_at. The code is queued just
+  // after the page's answer, so it is waited for.
+  let mail;
+  for (const deadline = Date.now() + 10_000; !mail && Date.now() < deadline;) {
+    const res = await fetch(base + '/_dev/outbox', { headers: { accept: 'application/json' } });
+    if (!res.ok) throw new Error(`GET /_dev/outbox: ${res.status}`);
+    mail = (await res.json()).find((m) => m.to === email);
+    if (!mail) await new Promise((r) => setTimeout(r, 100));
+  }
   for (const k of ['id', 'to', 'subject', 'text', 'html', 'sent_at']) {
     if (!mail || !(k in mail)) throw new Error(`outbox message without ${k}: ${JSON.stringify(mail)}`);
   }
   const code = /code is (\d{6})/.exec(mail.text)[1];
-  await page.getByLabel('Code').fill(code);
+  await page.getByLabel('Code', { exact: true }).fill(code);
   await page.getByRole('button', { name: 'Continue' }).click();
 
   await page.getByRole('heading', { name: 'Choose an organization' }).waitFor();

@@ -174,7 +174,8 @@ export async function newMail(base, to, seen, timeoutMs = 10_000) {
 export async function seenMail(base) { return new Set((await outbox(base)).map((m) => m.id)); }
 
 /**
- * Signs in with an emailed code, starting at an app's authorization URL:
+ * Signs in with an emailed code (the user must have no password, so that
+ * the code is emailed at once), starting at an app's authorization URL:
  * GET /oauth/authorize → /login, email, the code from the dev outbox,
  * the organization picker when shown (picks organizationId), and returns
  * the redirect to the app: {browser, callback (URL), pages (headings seen)}.
@@ -187,7 +188,10 @@ export async function signInWithCode({ base, authorizationUrl, email, organizati
   pages.push(p.heading());
   const seen = await seenMail(base);
   p = await b.submit(p, '/login/email', { email });
-  if (!p.has('/login/code')) throw new Error(`want the code form, got ${p.describe()}`);
+  // The sign-in step, the same for every email: a password form and a
+  // form for the code emailed to an account without a password (queued
+  // just after this answer; newMail waits for it).
+  if (!p.has('/login/password') || !p.has('/login/code')) throw new Error(`want the sign-in step, got ${p.describe()}`);
   pages.push(p.heading());
   const mail = await newMail(base, email, seen);
   const m = /code is (\d{6})/.exec(mail.text);
