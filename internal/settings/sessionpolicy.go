@@ -46,13 +46,22 @@ func (s *Service) SessionPolicy(ctx context.Context) (SessionPolicy, error) {
 func (s *Service) sessionPolicy(ctx context.Context, q *store.Q) (SessionPolicy, error) {
 	p, err := q.GetSessionPolicy(ctx, s.EnvID)
 	if errors.Is(err, store.ErrNotFound) {
-		return DefaultSessionPolicy, nil
+		p, err = nil, nil
 	}
 	if err != nil {
 		return SessionPolicy{}, err
 	}
+	return appPolicy(p), nil
+}
+
+// appPolicy is the environment's stored policy p, or the defaults when it
+// has none (nil).
+func appPolicy(p *store.SessionPolicy) SessionPolicy {
+	if p == nil {
+		return DefaultSessionPolicy
+	}
 	return SessionPolicy{AccessTokenTTLSeconds: p.AccessTokenTTLSeconds, AbsoluteTimeoutMinutes: p.AbsoluteTimeoutMinutes,
-		IdleTimeoutEnabled: p.IdleTimeoutEnabled, IdleTimeoutMinutes: p.IdleTimeoutMinutes}, nil
+		IdleTimeoutEnabled: p.IdleTimeoutEnabled, IdleTimeoutMinutes: p.IdleTimeoutMinutes}
 }
 
 // UpdateSessionPolicy replaces the environment's session policy. Values
@@ -368,40 +377,43 @@ func (s *Service) Effective(ctx context.Context, orgID string) (Effective, error
 
 // effectiveIn is Effective read through q, so a caller inside a
 // transaction does not take a second pooled connection (which can starve
-// the pool under load and deadlock).
+// the pool under load and deadlock). One statement reads both policies
+// (store.GetSessionPolicies): every sign-in comes here.
 func (s *Service) effectiveIn(ctx context.Context, q *store.Q, orgID string) (Effective, error) {
-	app, err := s.sessionPolicy(ctx, q)
+	app, org, err := q.GetSessionPolicies(ctx, s.EnvID, orgID)
 	if err != nil {
 		return Effective{}, err
 	}
+	if orgID == "" {
+		org = nil
+	}
+	return effective(appPolicy(app), org), nil
+}
+
+// effective combines the environment's policy app with an organization's
+// own policy org (nil: none) as Effective describes.
+func effective(app SessionPolicy, org *store.OrgSessionPolicy) Effective {
 	e := Effective{Source: SourceApplication, AccessTokenTTL: time.Duration(app.AccessTokenTTLSeconds) * time.Second,
 		AbsoluteTimeout: time.Duration(app.AbsoluteTimeoutMinutes) * time.Minute}
 	if app.IdleTimeoutEnabled {
 		e.IdleTimeout = time.Duration(app.IdleTimeoutMinutes) * time.Minute
 	}
-	if orgID == "" {
-		return e, nil
-	}
-	p, err := q.GetOrgSessionPolicy(ctx, s.EnvID, orgID)
-	if errors.Is(err, store.ErrNotFound) {
-		return e, nil
-	}
-	if err != nil {
-		return Effective{}, err
+	if org == nil {
+		return e
 	}
 	e.Source = SourceCustom
-	if abs := time.Duration(int64(p.AbsoluteTimeout)*TimeUnit(p.AbsoluteTimeoutUnit).minutes()) * time.Minute; abs > 0 && abs < e.AbsoluteTimeout {
+	if abs := time.Duration(int64(org.AbsoluteTimeout)*TimeUnit(org.AbsoluteTimeoutUnit).minutes()) * time.Minute; abs > 0 && abs < e.AbsoluteTimeout {
 		e.AbsoluteTimeout = abs
 	}
-	if p.IdleTimeoutEnabled {
-		if idle := time.Duration(int64(p.IdleTimeout)*TimeUnit(p.IdleTimeoutUnit).minutes()) * time.Minute; idle > 0 && (e.IdleTimeout == 0 || idle < e.IdleTimeout) {
+	if org.IdleTimeoutEnabled {
+		if idle := time.Duration(int64(org.IdleTimeout)*TimeUnit(org.IdleTimeoutUnit).minutes()) * time.Minute; idle > 0 && (e.IdleTimeout == 0 || idle < e.IdleTimeout) {
 			e.IdleTimeout = idle
 		}
 	}
 	if e.IdleTimeout > e.AbsoluteTimeout {
 		e.IdleTimeout = e.AbsoluteTimeout
 	}
-	return e, nil
+	return e
 }
 
 // EffectivePolicy is Effective as internal/sessions wants it; with it the
