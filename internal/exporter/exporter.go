@@ -12,8 +12,6 @@ import (
 	"sort"
 	"time"
 
-	"connectrpc.com/connect"
-
 	gatehousev1 "github.com/gatehouse/gatehouse/gen/gatehouse/v1"
 	"github.com/gatehouse/gatehouse/internal/importer"
 )
@@ -140,22 +138,8 @@ func Export(ctx context.Context, w io.Writer, cfg Config) (*Summary, error) {
 	return sum, exportUsers(ctx, cfg, enc, sum)
 }
 
-// call runs one ExportService call through the Conn's retries.
-func call[Req, Res any](ctx context.Context, c *importer.Conn, fn func(context.Context, *connect.Request[Req]) (*connect.Response[Res], error), req *Req) (*Res, error) {
-	var res *connect.Response[Res]
-	err := c.Do(ctx, func(ctx context.Context) error {
-		var err error
-		res, err = fn(ctx, connect.NewRequest(req))
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return res.Msg, nil
-}
-
 func exportRoles(ctx context.Context, cfg Config, enc *json.Encoder, sum *Summary) error {
-	res, err := call(ctx, cfg.Conn, cfg.Conn.Export.ExportRoles, &gatehousev1.ExportRolesRequest{})
+	res, err := importer.Call(ctx, cfg.Conn, cfg.Conn.Export.ExportRoles, &gatehousev1.ExportRolesRequest{})
 	if err != nil {
 		return fmt.Errorf("reading the roles: %w", err)
 	}
@@ -182,7 +166,7 @@ func role(r *gatehousev1.ExportRole) importer.Role {
 func exportOrganizations(ctx context.Context, cfg Config, enc *json.Encoder, sum *Summary) error {
 	token := ""
 	for {
-		res, err := call(ctx, cfg.Conn, cfg.Conn.Export.ExportOrganizations,
+		res, err := importer.Call(ctx, cfg.Conn, cfg.Conn.Export.ExportOrganizations,
 			&gatehousev1.ExportOrganizationsRequest{PageSize: uint32(cfg.PageSize), PageToken: token})
 		if err != nil {
 			return fmt.Errorf("reading the organizations: %w", err)
@@ -217,7 +201,7 @@ func exportUsers(ctx context.Context, cfg Config, enc *json.Encoder, sum *Summar
 	token := ""
 	start := cfg.Now()
 	for {
-		res, err := call(ctx, cfg.Conn, cfg.Conn.Export.ExportUsers, &gatehousev1.ExportUsersRequest{PageSize: uint32(cfg.PageSize),
+		res, err := importer.Call(ctx, cfg.Conn, cfg.Conn.Export.ExportUsers, &gatehousev1.ExportUsersRequest{PageSize: uint32(cfg.PageSize),
 			PageToken: token, IncludePasswordHashes: cfg.IncludePasswordHashes})
 		if err != nil {
 			return fmt.Errorf("reading the users: %w", err)

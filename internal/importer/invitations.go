@@ -109,7 +109,7 @@ func (r *runner) importInvitations(ctx context.Context, users []User) ([]Rejecti
 	c := r.cfg.Conn
 	for start := 0; start < len(rows); start += MaxBatchSize {
 		end := min(start+MaxBatchSize, len(rows))
-		res, err := callAPI(ctx, c, c.Import.ImportInvitations, &gatehousev1.ImportInvitationsRequest{Invitations: rows[start:end]})
+		res, err := Call(ctx, c, c.Import.ImportInvitations, &gatehousev1.ImportInvitationsRequest{Invitations: rows[start:end]})
 		if err != nil {
 			return failures, fmt.Errorf("importing invitations: %s", describe(err))
 		}

@@ -99,7 +99,7 @@ func (r *runner) orgSettings(ctx context.Context, o Organization) (bool, error) 
 	c := r.cfg.Conn
 	changed := false
 	if len(o.Features) > 0 {
-		got, err := callAPI(ctx, c, c.Orgs.GetOrganization, &organizationsv1.GetOrganizationRequest{
+		got, err := Call(ctx, c, c.Orgs.GetOrganization, &organizationsv1.GetOrganizationRequest{
 			Identities: &organizationsv1.GetOrganizationRequest_Id{Id: id}})
 		if err != nil {
 			return false, err
@@ -115,7 +115,7 @@ func (r *runner) orgSettings(ctx context.Context, o Organization) (bool, error) 
 			}
 		}
 		if len(set.Features) > 0 {
-			if _, err := callAPI(ctx, c, c.Orgs.UpdateOrganizationSettings, &organizationsv1.UpdateOrganizationSettingsRequest{Id: id, Settings: set}); err != nil {
+			if _, err := Call(ctx, c, c.Orgs.UpdateOrganizationSettings, &organizationsv1.UpdateOrganizationSettingsRequest{Id: id, Settings: set}); err != nil {
 				return false, err
 			}
 			changed = true
@@ -135,7 +135,7 @@ func (r *runner) orgSettings(ctx context.Context, o Organization) (bool, error) 
 // already is.
 func (r *runner) sessionPolicy(ctx context.Context, orgID string, p *SessionPolicy) (bool, error) {
 	c := r.cfg.Conn
-	got, err := callAPI(ctx, c, c.Orgs.GetOrganizationSessionPolicy, &organizationsv1.GetOrganizationSessionPolicyRequest{OrganizationId: orgID})
+	got, err := Call(ctx, c, c.Orgs.GetOrganizationSessionPolicy, &organizationsv1.GetOrganizationSessionPolicyRequest{OrganizationId: orgID})
 	if err != nil {
 		return false, err
 	}
@@ -154,16 +154,16 @@ func (r *runner) sessionPolicy(ctx context.Context, orgID string, p *SessionPoli
 		IdleSessionTimeout:         wrapperspb.Int32(p.IdleTimeout),
 		IdleSessionTimeoutUnit:     unitOf(p.IdleTimeoutUnit),
 	}
-	if _, err := callAPI(ctx, c, c.Orgs.UpdateOrganizationSessionPolicy, req); err != nil {
+	if _, err := Call(ctx, c, c.Orgs.UpdateOrganizationSessionPolicy, req); err != nil {
 		return false, err
 	}
 	return true, nil
 }
 
-// callAPI runs one API call through the Conn's retries and returns its
-// error as it came, so that rowFailed can tell a refused row from an
-// unreachable server.
-func callAPI[Req, Res any](ctx context.Context, c *Conn, fn func(context.Context, *connect.Request[Req]) (*connect.Response[Res], error), req *Req) (*Res, error) {
+// Call runs one API call through the Conn's retries and returns its
+// error as it came, so that a caller can tell a refused row from an
+// unreachable server (rowFailed). The exporter uses it too.
+func Call[Req, Res any](ctx context.Context, c *Conn, fn func(context.Context, *connect.Request[Req]) (*connect.Response[Res], error), req *Req) (*Res, error) {
 	var res *connect.Response[Res]
 	err := c.Do(ctx, func(ctx context.Context) error {
 		var err error

@@ -89,18 +89,14 @@ func (r *runner) defineRoles(ctx context.Context, d *Dataset) error {
 	return r.defineOrgRoles(ctx, orgs)
 }
 
-// call runs one API call through the Conn's retries.
+// call runs one API call through the Conn's retries, its error described
+// for the run's messages.
 func call[Req, Res any](ctx context.Context, c *Conn, fn func(context.Context, *connect.Request[Req]) (*connect.Response[Res], error), req *Req) (*Res, error) {
-	var res *connect.Response[Res]
-	err := c.Do(ctx, func(ctx context.Context) error {
-		var err error
-		res, err = fn(ctx, connect.NewRequest(req))
-		return err
-	})
+	res, err := Call(ctx, c, fn, req)
 	if err != nil {
 		return nil, fmt.Errorf("%s", describe(err))
 	}
-	return res.Msg, nil
+	return res, nil
 }
 
 func (r *runner) definePermissions(ctx context.Context, perms []Permission) error {
