@@ -66,18 +66,60 @@ func EmailHash(email string) string {
 // Record counts the attempt and appends it to the log. A failure to write
 // the log is logged, never shown to the user: the sign-in goes on.
 func (l *Log) Record(ctx context.Context, a Attempt) {
+	l.Defer(a).Flush(ctx)
+}
+
+// Pending is an attempt counted but not yet in the log: a sign-in writes
+// it inside its own transaction (WriteIn, then Written once that commits)
+// to save a commit, and Flush writes it on its own otherwise. A nil
+// *Pending writes nothing.
+type Pending struct {
+	l       *Log
+	row     *store.AuthAttempt // nil: no store
+	written bool
+}
+
+// Defer counts the attempt now, as Record does, and returns it to be
+// written later; nil when l is.
+func (l *Log) Defer(a Attempt) *Pending {
 	if l == nil {
-		return
+		return nil
 	}
 	l.Metrics.Login(a.Method, a.Outcome)
-	if l.Store == nil {
+	p := &Pending{l: l}
+	if l.Store != nil {
+		p.row = &store.AuthAttempt{ID: l.NewID(IDPrefix), EnvID: l.EnvID, CreatedAt: l.Now(), EmailHash: EmailHash(a.Email),
+			Method: a.Method, Outcome: a.Outcome, IP: a.IP, UserID: a.UserID, OrgID: a.OrgID,
+			AuthRequestID: a.AuthRequestID, ClientID: a.ClientID}
+	}
+	return p
+}
+
+// WriteIn inserts the attempt through q, a transaction of the caller's,
+// who calls Written once it commits (a rollback leaves it to Flush).
+func (p *Pending) WriteIn(ctx context.Context, q *store.Q) error {
+	if p == nil || p.row == nil || p.written {
+		return nil
+	}
+	return q.AddAuthAttempt(ctx, p.row)
+}
+
+// Written records that the transaction WriteIn wrote through committed.
+func (p *Pending) Written() {
+	if p != nil {
+		p.written = true
+	}
+}
+
+// Flush writes the attempt unless it is written already. A failure is
+// logged, never shown to the user.
+func (p *Pending) Flush(ctx context.Context) {
+	if p == nil || p.row == nil || p.written {
 		return
 	}
-	row := &store.AuthAttempt{ID: l.NewID(IDPrefix), EnvID: l.EnvID, CreatedAt: l.Now(), EmailHash: EmailHash(a.Email),
-		Method: a.Method, Outcome: a.Outcome, IP: a.IP, UserID: a.UserID, OrgID: a.OrgID,
-		AuthRequestID: a.AuthRequestID, ClientID: a.ClientID}
-	if err := l.Store.Q().AddAuthAttempt(ctx, row); err != nil && l.Logger != nil {
-		l.Logger.WarnContext(ctx, "writing the authentication log failed", "method", a.Method, "outcome", a.Outcome, "err", err)
+	p.written = true
+	if err := p.l.Store.Q().AddAuthAttempt(ctx, p.row); err != nil && p.l.Logger != nil {
+		p.l.Logger.WarnContext(ctx, "writing the authentication log failed", "method", p.row.Method, "outcome", p.row.Outcome, "err", err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
 	"github.com/gatehouse/gatehouse/internal/apierr"
+	"github.com/gatehouse/gatehouse/internal/authlog"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/sessions"
@@ -28,6 +29,14 @@ const ReasonReplaced = "replaced_by_login"
 // is saved (S01); one that ends in this answer (chooseOrganization) is
 // deleted instead, and never written in its authenticated state.
 func (h *Handler) authenticated(w http.ResponseWriter, r *http.Request, f *flow, u *store.User, amr string, verified bool) {
+	h.authenticatedLogged(w, r, f, u, amr, verified, nil)
+}
+
+// authenticatedLogged is authenticated for a sign-in whose successful
+// attempt is still to be written to the authentication log (logged, nil
+// for none): finishAtOnce writes it in its transaction, saving a commit;
+// every other way leaves it to the caller's Flush.
+func (h *Handler) authenticatedLogged(w http.ResponseWriter, r *http.Request, f *flow, u *store.User, amr string, verified bool, logged *authlog.Pending) {
 	f.d.Verified, f.d.AMR, f.d.Notice = verified, []string{amr}, ""
 	if u == nil {
 		if !h.SignupAllowed || !verified {
@@ -44,7 +53,7 @@ func (h *Handler) authenticated(w http.ResponseWriter, r *http.Request, f *flow,
 		return
 	}
 	f.d.UserID, f.d.Email, f.d.Step = u.ID, u.Email, stepOrganization
-	h.chooseOrganization(w, r, f, u, true)
+	h.chooseOrganization(w, r, f, u, true, logged)
 }
 
 // eligible lists the organizations a user can sign in to: ACTIVE
@@ -68,7 +77,7 @@ func eligible(u *store.User) []orgChoice {
 // rotate saves the flow under a new cookie before the picker (S01): the
 // user has just authenticated and the flow lives on; every other outcome
 // ends the flow.
-func (h *Handler) chooseOrganization(w http.ResponseWriter, r *http.Request, f *flow, u *store.User, rotate bool) {
+func (h *Handler) chooseOrganization(w http.ResponseWriter, r *http.Request, f *flow, u *store.User, rotate bool, logged *authlog.Pending) {
 	ctx := r.Context()
 	ar, err := h.authRequest(ctx, f)
 	if errors.Is(err, oauth.ErrAuthRequestNotFound) {
@@ -89,14 +98,14 @@ func (h *Handler) chooseOrganization(w http.ResponseWriter, r *http.Request, f *
 			h.notMember(w, r, f)
 			return
 		}
-		h.finish(w, r, f, u, want)
+		h.finish(w, r, f, u, want, logged)
 		return
 	}
 	switch {
 	case len(orgs) == 0:
-		h.finish(w, r, f, u, "")
+		h.finish(w, r, f, u, "", logged)
 	case len(orgs) == 1 && !selectAccount:
-		h.finish(w, r, f, u, orgs[0].ID)
+		h.finish(w, r, f, u, orgs[0].ID, logged)
 	default:
 		if rotate {
 			if err := h.rotate(ctx, w, f); err != nil {
@@ -192,7 +201,7 @@ func (h *Handler) organization(w http.ResponseWriter, r *http.Request, f *flow) 
 		h.showOrganizations(w, r, f, http.StatusBadRequest, "Choose one of these organizations.")
 		return
 	}
-	h.finish(w, r, f, u, orgID)
+	h.finish(w, r, f, u, orgID, nil)
 }
 
 // signup is POST /login/signup: an unknown email that verified a code
@@ -230,14 +239,16 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request, f *flow) {
 		h.serverError(w, r, "saving a login flow", err)
 		return
 	}
-	h.chooseOrganization(w, r, f, u, false)
+	h.chooseOrganization(w, r, f, u, false, nil)
 }
 
 // finish starts the session and completes the authorization request: a
 // new session (and cookie) for the user and organization, the browser's
 // previous session revoked (S01), the invitation accepted and the email
 // verified where that applies, the flow ended, and a 303 to the app.
-func (h *Handler) finish(w http.ResponseWriter, r *http.Request, f *flow, u *store.User, orgID string) {
+// logged is the attempt for finishAtOnce to write (see
+// authenticatedLogged), or nil.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, f *flow, u *store.User, orgID string, logged *authlog.Pending) {
 	ctx := r.Context()
 	old, err := h.Sessions.FromRequest(r)
 	if err != nil && !errors.Is(err, sessions.ErrNoSession) {
@@ -245,7 +256,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, f *flow, u *sto
 		return
 	}
 	n := sessions.NewSession{UserID: u.ID, OrgID: orgID, AMR: f.d.AMR, UserAgent: r.UserAgent(), IP: clientIP(r), Cookie: true}
-	if h.finishAtOnce(w, r, f, u, n, old) {
+	if h.finishAtOnce(w, r, f, u, n, old, logged) {
 		return
 	}
 	ses, cookie, err := h.Sessions.Create(ctx, n)
@@ -297,8 +308,12 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, f *flow, u *sto
 // It reports whether it answered. When the request cannot be completed
 // (gone, or the user must sign in again) it has written nothing and
 // reports false: finish's steps then sign the user in without a code and
-// say so, as they do for every other case.
-func (h *Handler) finishAtOnce(w http.ResponseWriter, r *http.Request, f *flow, u *store.User, n sessions.NewSession, old *sessions.Session) bool {
+// say so, as they do for every other case. logged, the sign-in's
+// successful attempt, is written in the same transaction (one commit
+// less); when that write fails everything rolls back and finish's steps
+// sign the user in, the caller's Flush trying the log again, so a broken
+// log never stops a sign-in (authlog.Record).
+func (h *Handler) finishAtOnce(w http.ResponseWriter, r *http.Request, f *flow, u *store.User, n sessions.NewSession, old *sessions.Session, logged *authlog.Pending) bool {
 	ctx := r.Context()
 	if f.row.AuthRequestID == "" || needsRecordLogin(u, n.OrgID, f.d.Verified) {
 		return false
@@ -316,10 +331,24 @@ func (h *Handler) finishAtOnce(w http.ResponseWriter, r *http.Request, f *flow, 
 		if err := q.SetLastLogin(ctx, h.EnvID, u.ID, h.Now()); err != nil {
 			return err
 		}
-		return q.DeleteLoginFlow(ctx, h.EnvID, f.row.ID, f.d.CodeSent) // h.end's write
+		if err := q.DeleteLoginFlow(ctx, h.EnvID, f.row.ID, f.d.CodeSent); err != nil { // h.end's write
+			return err
+		}
+		if err := logged.WriteIn(ctx, q); err != nil {
+			return authLogError{err}
+		}
+		return nil
 	})
+	var logErr authLogError
+	if errors.As(err, &logErr) {
+		h.Log.WarnContext(ctx, "writing the authentication log in a sign-in failed", "err", logErr.err)
+		return false
+	}
 	if errors.Is(err, oauth.ErrAuthRequestNotFound) || errors.Is(err, oauth.ErrLoginRequired) {
 		return false
+	}
+	if err == nil {
+		logged.Written()
 	}
 	if err != nil {
 		h.serverError(w, r, "signing in", err)
@@ -337,6 +366,11 @@ func (h *Handler) finishAtOnce(w http.ResponseWriter, r *http.Request, f *flow, 
 	oauth.Redirect(w, target)
 	return true
 }
+
+// authLogError is finishAtOnce's failure to write the authentication log.
+type authLogError struct{ err error }
+
+func (e authLogError) Error() string { return "writing the authentication log: " + e.err.Error() }
 
 // needsRecordLogin reports whether a sign-in to orgID has something to
 // record on u besides the time: an invitation to accept for orgID, or an

@@ -2,6 +2,7 @@ package login
 
 import (
 	"cmp"
+	"context"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -154,7 +155,11 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 		h.renderPassword(w, r, http.StatusBadRequest, f, "Incorrect email or password.")
 		return
 	}
-	h.attempt(r, f, metrics.MethodPassword, metrics.OutcomeSuccess, userID)
+	// The success goes into the log with the sign-in's transaction when
+	// finishAtOnce takes it, else on its own when this request ends (a
+	// browser gone meanwhile does not lose it).
+	logged := h.deferAttempt(r, f, metrics.MethodPassword, metrics.OutcomeSuccess, userID)
+	defer logged.Flush(context.WithoutCancel(ctx))
 	if rehash {
 		// A legacy or outdated hash that just verified: store argon2id.
 		if nh, err := h.Hashing.Hash(ctx, pw); err == nil {
@@ -183,5 +188,5 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 			return
 		}
 	}
-	h.authenticated(w, r, f, u, "pwd", false)
+	h.authenticatedLogged(w, r, f, u, "pwd", false, logged)
 }
