@@ -77,6 +77,11 @@ func (s *Service) importInvitation(ctx context.Context, q *store.Q, row ImportIn
 	if err != nil {
 		return res, err
 	}
+	var mv apierr.Violations
+	if checkMetadata(&mv, "metadata", row.Metadata); len(mv) > 0 {
+		e := fromViolations(mv, "metadata")[0]
+		return res, &e
+	}
 	org, err := s.invitationOrg(ctx, q, row)
 	if err != nil {
 		return res, err
@@ -98,7 +103,7 @@ func (s *Service) importInvitation(ctx context.Context, q *store.Q, row ImportIn
 	}
 	now := s.Now()
 	m, err := membershipOf(u, org.ID)
-	expires := invitationExpiry(row, want, m, now.Add(s.inviteTTL()))
+	expires := invitationExpiry(row, want, m, now, now.Add(s.inviteTTL()))
 	if err != nil {
 		m = &store.Membership{EnvID: s.EnvID, OrgID: org.ID, UserID: u.ID, Status: want, Roles: roles, Metadata: row.Metadata,
 			InviterEmail: emptyNil(&row.InviterEmail), CreatedAt: now, UpdatedAt: now, ExpiresAt: expires, OrgName: org.DisplayName}
@@ -137,11 +142,21 @@ func (s *Service) importInvitation(ctx context.Context, q *store.Q, row ImportIn
 
 // invitationExpiry is when the row's invitation expires: as the row says;
 // without a date, the stored invitation's expiry, or def for a new one.
-// Inactive memberships have none.
-func invitationExpiry(row ImportInvitation, status int32, m *store.Membership, def time.Time) time.Time {
+// Inactive memberships have none. An expired invitation (row status 4)
+// expires at the latest now, whatever its date or the stored one: an
+// invitation that had run out must never become one a sign-in accepts.
+func invitationExpiry(row ImportInvitation, status int32, m *store.Membership, now, def time.Time) time.Time {
 	switch {
 	case status != store.MembershipPendingInvite:
 		return time.Time{}
+	case row.Status == store.MembershipInviteExpired:
+		if at := row.ExpiresAt.UTC().Truncate(time.Microsecond); !row.ExpiresAt.IsZero() && at.Before(now) {
+			return at
+		}
+		if m != nil && m.Status == store.MembershipPendingInvite && !m.ExpiresAt.IsZero() && m.ExpiresAt.Before(now) {
+			return m.ExpiresAt // already expired: a second import changes nothing
+		}
+		return now.UTC().Truncate(time.Microsecond)
 	case !row.ExpiresAt.IsZero():
 		return row.ExpiresAt.UTC().Truncate(time.Microsecond)
 	case m != nil && m.Status == store.MembershipPendingInvite && !m.ExpiresAt.IsZero():
