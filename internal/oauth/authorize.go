@@ -337,43 +337,17 @@ func (s *Server) DenyAuthorization(ctx context.Context, w http.ResponseWriter, r
 	return nil
 }
 
-// complete issues the code for ar under ses and returns the redirect.
+// complete issues the code for ar under ses and returns the redirect,
+// in a transaction of its own, touching ses (a session from the browser's
+// cookie may have ended meanwhile).
 func (s *Server) complete(ctx context.Context, ar *AuthRequest, ses *sessions.Session) (string, error) {
-	if s.NeedsLogin(ar, ses) {
-		return "", ErrLoginRequired
-	}
-	code, err := randomToken("")
-	if err != nil {
-		return "", err
-	}
-	now := s.Now()
-	err = s.Store.Tx(ctx, func(q *store.Q) error {
-		if err := q.FinishAuthRequest(ctx, s.EnvID, ar.ID, store.AuthRequestCompleted, ses.ID, now); errors.Is(err, store.ErrNotFound) {
-			return ErrAuthRequestNotFound
-		} else if err != nil {
-			return err
-		}
-		if err := s.Sessions.Touch(ctx, q, ses.ID); errors.Is(err, sessions.ErrNoSession) {
-			return ErrLoginRequired
-		} else if err != nil {
-			return err
-		}
-		// The code would fail at /oauth/token if the user is gone or no
-		// longer an active member of the session's organization: ask for
-		// a sign-in instead (removal ends the sessions too; this covers a
-		// session that started while the removal was under way).
-		var ref *errRefused
-		if _, _, err := s.subject(ctx, q, ses); errors.As(err, &ref) {
-			return ErrLoginRequired
-		} else if err != nil {
-			return err
-		}
-		return q.CreateAuthCode(ctx, s.authCode(code, ar, ses, now))
+	var target string
+	err := s.Store.Tx(ctx, func(q *store.Q) error {
+		var err error
+		target, err = s.issueCode(ctx, q, ar, ses, true)
+		return err
 	})
-	if err != nil {
-		return "", err
-	}
-	return s.authorizationResponse(ar.RedirectURI, url.Values{"code": {code}}, ar.State), nil
+	return target, err
 }
 
 // authCode is the row of code, issued at now for ar under ses: bound to
@@ -386,16 +360,22 @@ func (s *Server) authCode(code string, ar *AuthRequest, ses *sessions.Session, n
 }
 
 // IssueCodeIn is complete for a sign-in that has just created ses inside
-// the transaction q (sessions.Service.CreateWith), having read ar and the
-// user in the same request: it finishes ar and inserts the code, the
-// user's active membership of ses's organization checked by the INSERT
-// itself (store.CreateMemberAuthCode). complete reads the user and the
-// membership (three statements) and touches the session, which a session
-// created in this transaction does not need. It returns the redirect for
-// Redirect. ErrAuthRequestNotFound and ErrLoginRequired (see NeedsLogin,
-// or the user is no longer an active member) mean what they mean from
+// the transaction q (sessions.Service.CreateWith): a session created in
+// this transaction needs no touch. It returns the redirect for Redirect.
+// ErrAuthRequestNotFound and ErrLoginRequired mean what they mean from
 // CompleteAuthorization; the caller rolls q back then, so no code exists.
 func (s *Server) IssueCodeIn(ctx context.Context, q *store.Q, ar *AuthRequest, ses *sessions.Session) (string, error) {
+	return s.issueCode(ctx, q, ar, ses, false)
+}
+
+// issueCode finishes ar and inserts its code inside q, touching ses first
+// when touch is set. The user's existence and active membership of ses's
+// organization are checked by the INSERT itself
+// (store.CreateMemberAuthCode): the code would fail at /oauth/token if the
+// user is gone or no longer an active member, so ask for a sign-in
+// instead (removal ends the sessions too; this covers a session that
+// started while the removal was under way).
+func (s *Server) issueCode(ctx context.Context, q *store.Q, ar *AuthRequest, ses *sessions.Session, touch bool) (string, error) {
 	if s.NeedsLogin(ar, ses) {
 		return "", ErrLoginRequired
 	}
@@ -408,6 +388,13 @@ func (s *Server) IssueCodeIn(ctx context.Context, q *store.Q, ar *AuthRequest, s
 		return "", ErrAuthRequestNotFound
 	} else if err != nil {
 		return "", err
+	}
+	if touch {
+		if err := s.Sessions.Touch(ctx, q, ses.ID); errors.Is(err, sessions.ErrNoSession) {
+			return "", ErrLoginRequired
+		} else if err != nil {
+			return "", err
+		}
 	}
 	if err := q.CreateMemberAuthCode(ctx, s.authCode(code, ar, ses, now), ses.UserID, ses.OrgID); errors.Is(err, store.ErrNotFound) {
 		return "", ErrLoginRequired

@@ -5,10 +5,9 @@ import "context"
 // CreateMemberAuthCode inserts c, like CreateAuthCode, only while userID
 // exists and, when orgID is not "", is an ACTIVE member of orgID; else it
 // inserts nothing and gives ErrNotFound. The check is part of the INSERT,
-// so a hosted-login sign-in that has just read the user issues its code
-// in one statement where GetUserProfile, MembershipRoles and
-// CreateAuthCode take four. (The token endpoint reads the user and the
-// membership again when the code is redeemed.)
+// so issuing a code takes one statement where GetUserProfile,
+// MembershipRoles and CreateAuthCode took three. (The token endpoint reads
+// the user and the membership again when the code is redeemed.)
 func (q *Q) CreateMemberAuthCode(ctx context.Context, c *AuthCode, userID, orgID string) error {
 	res, err := q.exec(ctx, `INSERT INTO oauth_codes (code_hash, env_id, session_id, client_id, redirect_uri, scope, nonce,
 		code_challenge, created_at, expires_at)
