@@ -14,9 +14,5 @@ import (
 // policies never change the access-token lifetime, so nothing else is
 // needed.
 func (s *Service) AccessTokenTTLOf(stored *store.SessionPolicy) time.Duration {
-	secs := DefaultSessionPolicy.AccessTokenTTLSeconds
-	if stored != nil {
-		secs = stored.AccessTokenTTLSeconds
-	}
-	return time.Duration(secs) * time.Second
+	return effective(appPolicy(stored), nil).AccessTokenTTL
 }
