@@ -97,29 +97,31 @@ func (h *Handler) newChallenge(f *flow, known bool) (*store.LoginChallenge, *sto
 	return c, mail
 }
 
-// sendChallenge stores a new code and magic link for the flow's email,
-// ending the older ones, and returns the job that queues its email, to
-// run after the answer (nil when there is no email: an unknown address
-// gets one only when the environment allows sign-up). The challenge is
-// stored for every email all the same, so the request costs the same.
-// Too many requests for one email or from one address send nothing and
-// return a notice for the page instead, the same for every email.
+// sendChallenge counts a request for a code against the per-email and
+// per-address limits and returns the job that stores a new code and magic
+// link for the flow's email (ending the older ones) and queues its email
+// (none for an unknown address unless the environment allows sign-up), to
+// run after the answer: before the answer every email costs the same
+// (SECURITY-BAR A03). When a limit is reached nothing is counted or sent,
+// and the notice for the page, the same for every email, comes back
+// instead of a job.
 func (h *Handler) sendChallenge(ctx context.Context, f *flow, known bool, ip string) (notice string, send func(context.Context) error, err error) {
 	perEmail, perIP := h.sendChecks(normEmail(f.d.Email), ip)
 	if notice, err := h.sendNotice(ctx, perEmail, perIP); notice != "" || err != nil {
 		return notice, nil, err
 	}
-	c, mail := h.newChallenge(f, known)
-	err = h.Store.Tx(ctx, func(q *store.Q) error {
-		if err := q.CreateLoginChallenge(ctx, c); err != nil {
-			return err
-		}
-		return h.hitIn(ctx, q, perEmail, perIP)
-	})
-	if err != nil || mail == nil {
+	if err := h.hit(ctx, perEmail, perIP); err != nil {
 		return "", nil, err
 	}
-	return "", func(ctx context.Context) error { return h.Store.Q().AddEmail(ctx, mail) }, nil
+	return "", func(ctx context.Context) error {
+		c, mail := h.newChallenge(f, known)
+		return h.Store.Tx(ctx, func(q *store.Q) error {
+			if err := q.CreateLoginChallenge(ctx, c); err != nil || mail == nil {
+				return err
+			}
+			return q.AddEmail(ctx, mail)
+		})
+	}, nil
 }
 
 // sendAndShowCode sends a challenge and moves the flow to the code step;

@@ -63,7 +63,7 @@ func (h *Handler) forgot(w http.ResponseWriter, r *http.Request, f *flow) {
 	// The answer waits only for the throttle counters, the same for every
 	// email. Whether an account exists is found out after the answer has
 	// gone (A03), and the link is emailed from there.
-	if err := h.Store.Tx(ctx, func(q *store.Q) error { return h.hitIn(ctx, q, perEmail, perIP) }); err != nil {
+	if err := h.hit(ctx, perEmail, perIP); err != nil {
 		h.serverError(w, r, "counting a password link request", err)
 		return
 	}

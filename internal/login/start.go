@@ -1,7 +1,6 @@
 package login
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/apierr"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/sessions"
-	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // start is GET /login: it shows the current step of this browser's flow
@@ -170,35 +168,21 @@ func (h *Handler) autoCode(r *http.Request, userID, hash string) bool {
 	return hash == "" && !legacy && (userID != "" || h.SignupAllowed)
 }
 
-// toPasswordStep ends the email step of a sign-in: it counts a send
-// against the per-email and per-address limits for every email (so that
-// their notice, when reached, is the same for every email too), moves the
-// flow to the password step and answers; then, when auto is set and the
-// limits allow, it stores the challenge and queues its email.
+// toPasswordStep ends the email step of a sign-in: it counts a code
+// request for every email (sendChallenge; so that the limits' notice, when
+// reached, is the same for every email too), moves the flow to the
+// password step and answers; then, when auto is set and the limits allow,
+// the challenge is stored and its email queued.
 func (h *Handler) toPasswordStep(w http.ResponseWriter, r *http.Request, f *flow, userID string, auto bool) {
 	ctx := r.Context()
-	perEmail, perIP := h.sendChecks(normEmail(f.d.Email), clientIP(r))
-	notice, err := h.sendNotice(ctx, perEmail, perIP)
-	if err == nil && notice == "" {
-		err = h.hit(ctx, perEmail, perIP)
-	}
+	notice, send, err := h.sendChallenge(ctx, f, userID != "", clientIP(r))
 	if err != nil {
 		h.serverError(w, r, "counting a code request", err)
 		return
 	}
-	var send func(context.Context) error
-	if auto && notice == "" {
-		// Even making the code and the email is left for after the
-		// answer (the A03 test sees their few microseconds on SQLite).
-		send = func(ctx context.Context) error {
-			c, mail := h.newChallenge(f, userID != "")
-			return h.Store.Tx(ctx, func(q *store.Q) error {
-				if err := q.CreateLoginChallenge(ctx, c); err != nil {
-					return err
-				}
-				return q.AddEmail(ctx, mail)
-			})
-		}
+	if !auto {
+		send = nil
+	} else if send != nil {
 		f.d.CodeSent = true
 	}
 	f.d.Step, f.d.Notice = stepPassword, notice
