@@ -31,6 +31,7 @@ func TestPasswordStepWrites(t *testing.T) {
 		}
 		// "Email me a code instead", then back to the password.
 		p = b.submit(p, "/login/code/send", nil)
+		f.in.Server.Login.Wait() // the challenge is stored after the answer
 		if n := count(`SELECT COUNT(*) FROM login_challenges`); n != 1 {
 			t.Fatalf("after asking for a code: %d challenges, want 1", n)
 		}
@@ -55,6 +56,7 @@ func TestPasswordStepWrites(t *testing.T) {
 		// A flow without a code: signing in leaves other flows' challenges.
 		other := f.browser()
 		other.submit(other.toPassword("pat@acme.example"), "/login/code/send", nil)
+		f.in.Server.Login.Wait()
 		b2 := f.browser()
 		b2.toApp(b2.submit(b2.toPassword("pat@acme.example"), "/login/password", map[string]string{"password": "correct horse battery"}))
 		if n := count(`SELECT COUNT(*) FROM login_challenges`); n != 1 {
