@@ -137,7 +137,7 @@ func TestA12AccountPasswordThrottled(t *testing.T) {
 		if r := lb.submit(lb.toPassword(email), "/login/password", map[string]string{"password": "first password"}); r.status != http.StatusTooManyRequests {
 			t.Errorf("the login is not throttled by the account page's failures: %d", r.status)
 		}
-		f.clk.Advance(time.Hour)
+		f.advance(time.Hour)
 		if r := b.submitRaw(p, "/account/password", map[string]string{"current_password": "first password", "new_password": "second password"}); r.status != http.StatusSeeOther {
 			t.Errorf("after the window: %d %s", r.status, r.text())
 		}
@@ -225,7 +225,7 @@ func TestA12AccountEmailChange(t *testing.T) {
 		p = b.account()
 		p = b.follow(b.submitRaw(p, "/account/email", map[string]string{"new_email": "third@acme.example", "current_password": "first password"}))
 		code = f.lastCode("third@acme.example")
-		f.clk.Advance(login.CodeTTL + time.Second)
+		f.advance(login.CodeTTL + time.Second)
 		if r := b.submitRaw(p, "/account/email/confirm", map[string]string{"code": code}); r.status != http.StatusBadRequest {
 			t.Errorf("an expired code: %d", r.status)
 		}
@@ -264,7 +264,7 @@ func TestA12AccountEmailChangeWithoutPassword(t *testing.T) {
 		if r := b.submitRaw(p, "/account/email", map[string]string{"new_email": newEmail, "reauth_code": f.lastCode(email)}); r.status != http.StatusBadRequest {
 			t.Fatalf("the sign-in code re-authenticated: %d", r.status)
 		}
-		f.clk.Advance(time.Hour) // past the hourly limit of emails to one address
+		f.advance(time.Hour) // past the hourly limit of emails to one address
 		if r := b.submitRaw(p, "/account/email/reauth", nil); r.status != http.StatusSeeOther {
 			t.Fatalf("reauth: %d %s", r.status, r.text())
 		}

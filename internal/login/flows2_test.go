@@ -156,7 +156,7 @@ func TestPromptMaxAgeLoginHint(t *testing.T) {
 		b.callback(b.authorize(a), a) // single sign-on
 
 		for _, extra := range []url.Values{{"prompt": {"login"}}, {"max_age": {"0"}}} {
-			f.clk.Advance(2 * time.Second)
+			f.advance(2 * time.Second)
 			a = newAuthz()
 			a.extra = extra
 			p = b.authorize(a)

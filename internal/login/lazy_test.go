@@ -237,7 +237,7 @@ func TestLazyMigrationFailuresLookLikeAWrongPassword(t *testing.T) {
 		}
 		for _, mode := range []string{"500", "slow", "json", "novalid", "redirect", "big"} {
 			l.mode.Store(mode)
-			f.clk.Advance(10 * time.Second) // past the throttle's growing delay
+			f.advance(10 * time.Second) // past the throttle's growing delay
 			before := l.calls.Load()
 			p := f.browserFrom("127.0.0."+strconv.Itoa(10+len(mode))).signInWithPassword(newAuthz(), email, legacyPW)
 			if p.status != want.status || p.text() != want.text() {
@@ -273,7 +273,7 @@ func TestLazyMigrationFailuresLookLikeAWrongPassword(t *testing.T) {
 			t.Fatalf("disabling: %d", st)
 		}
 		l.mode.Store("ok")
-		f.clk.Advance(10 * time.Second)
+		f.advance(10 * time.Second)
 		before := l.calls.Load()
 		b := f.browserFrom("127.0.0.40")
 		mails := len(f.outbox(email))

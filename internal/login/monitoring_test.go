@@ -147,7 +147,7 @@ func TestLoginAndGrantCounters(t *testing.T) {
 		if v := f.metric("gatehouse_refresh_token_reuse_total", ""); v != 0 {
 			t.Errorf("reuse before any = %v, want 0", v)
 		}
-		f.clk.Advance(3 * time.Second)
+		f.advance(3 * time.Second)
 		if code, _ := f.postToken(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}); code != 400 {
 			t.Errorf("reused refresh token: %d, want 400", code)
 		}
@@ -171,12 +171,12 @@ func TestAuthenticationLog(t *testing.T) {
 		f.user(f.orgID, "bob@example.com", "", false)
 		start := f.clk.Now()
 		f.browser().signInWithPassword(newAuthz(), "Alice@Example.com", "not the password")
-		f.clk.Advance(time.Minute)
+		f.advance(time.Minute)
 		mid := f.clk.Now()
 		a := newAuthz()
 		b := f.browser()
 		b.toApp(b.signInWithPassword(a, "alice@example.com", "correct horse battery"))
-		f.clk.Advance(time.Minute)
+		f.advance(time.Minute)
 		b2 := f.browser()
 		b2.toApp(b2.signInWithCode(newAuthz(), "bob@example.com"))
 		aliceID := f.getUserByEmail("alice@example.com")

@@ -36,7 +36,7 @@ func TestPasswordStepWrites(t *testing.T) {
 			t.Fatalf("after asking for a code: %d challenges, want 1", n)
 		}
 		p = b.submit(p, "/login/use-password", nil)
-		f.clk.Advance(time.Minute)
+		f.advance(time.Minute)
 		before := f.clk.Now()
 		b.toApp(b.submit(p, "/login/password", map[string]string{"password": "correct horse battery"}))
 		after := f.clk.Now()

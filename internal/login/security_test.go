@@ -92,7 +92,7 @@ func TestA01LoginThrottling(t *testing.T) {
 				throttled++
 				w := waitOf(t, p)
 				waits = append(waits, w)
-				f.clk.Advance(w + time.Second)
+				f.advance(w + time.Second)
 			default:
 				t.Fatalf("attempt %d: %d %s", i, p.status, p.text())
 			}
@@ -109,7 +109,7 @@ func TestA01LoginThrottling(t *testing.T) {
 		t.Logf("one hour of guessing: %d checks, delays %v", checks, waits)
 
 		// (c) after the cooldown the owner gets in.
-		f.clk.Advance(16 * time.Minute)
+		f.advance(16 * time.Minute)
 		b := f.browserFrom("127.0.1.9")
 		a := newAuthz()
 		b.callback(b.signInWithPassword(a, "victim@acme.example", "the right password"), a)
@@ -265,7 +265,7 @@ func TestA02NoEnumeration(t *testing.T) {
 // returns the answer.
 func (f *fx) setPassword(email, pw string) *page {
 	f.t.Helper()
-	f.clk.Advance(time.Hour) // past the hourly limit of emails to one address
+	f.advance(time.Hour) // past the hourly limit of emails to one address
 	b := f.browser()
 	p := b.get("/login/forgot")
 	b.submit(p, "/login/forgot", map[string]string{"email": email})
@@ -411,13 +411,13 @@ func TestA08EmailOTP(t *testing.T) {
 		// Expiry.
 		b = f.browser()
 		p = b.toStep(email)
-		f.clk.Advance(10*time.Minute + time.Second)
+		f.advance(10*time.Minute + time.Second)
 		if r := b.submit(p, "/login/code", map[string]string{"code": f.lastCode(email)}); r.status != http.StatusBadRequest {
 			t.Errorf("a code older than 10 minutes works: %d", r.status)
 		}
 
 		// Bound to its flow: browser B cannot use A's code.
-		f.clk.Advance(time.Hour) // past the hourly limit of codes sent to one address
+		f.advance(time.Hour) // past the hourly limit of codes sent to one address
 		bb := f.browser()
 		pb := bb.toStep(email)
 		f.in.Server.Login.Wait() // B's code is stored (after the answer) before A asks for one
@@ -455,14 +455,14 @@ func TestA09OTPBruteForce(t *testing.T) {
 	for i := 0; i < 200 && f.clk.Now().Sub(start) < time.Hour; i++ {
 		r := b.submit(p, "/login/code/send", nil)
 		if strings.Contains(r.text(), "several codes recently") {
-			f.clk.Advance(waitOf(t, r) + time.Second)
+			f.advance(waitOf(t, r) + time.Second)
 			continue
 		}
 		code = f.lastCode(email)
 		for j := 0; j < login.MaxCodeTries; j++ {
 			r := b.submit(p, "/login/code", map[string]string{"code": wrong(code)})
 			if r.status == http.StatusTooManyRequests {
-				f.clk.Advance(waitOf(t, r) + time.Second)
+				f.advance(waitOf(t, r) + time.Second)
 				break
 			}
 			if strings.Contains(r.text(), "not right") {
@@ -508,7 +508,7 @@ func TestA10MagicLink(t *testing.T) {
 		b = f.browser()
 		b.toStep(email)
 		link = f.lastLink(email, linkRE)
-		f.clk.Advance(login.CodeTTL + time.Second)
+		f.advance(login.CodeTTL + time.Second)
 		if p := b.get(link); p.status != http.StatusBadRequest {
 			t.Errorf("an expired link: %d", p.status)
 		}
@@ -600,7 +600,7 @@ func TestA12ResetAndCredentialChange(t *testing.T) {
 		}
 		b.submit(b.get("/login/forgot"), "/login/forgot", map[string]string{"email": email})
 		link = f.lastLink(email, resetRE)
-		f.clk.Advance(login.ResetTTL + time.Second)
+		f.advance(login.ResetTTL + time.Second)
 		if r := b.get(link); r.status != http.StatusBadRequest {
 			t.Errorf("an expired reset link: %d", r.status)
 		}
