@@ -5,7 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,10 +20,16 @@ import (
 // On a machine shared with other work, ops/s moves with the load, but the
 // CPU spent per operation barely does, so this is the number to compare
 // before and after a change.
+//
+// With GATEHOUSE_BENCH_CPUPROFILE set to a directory, the meter also takes
+// a CPU profile of the timed part alone (-test.cpuprofile would take the
+// setup too, which for BenchmarkPasswordLogin is every flow's walk to the
+// password step) and writes it there as <benchmark name>.prof.
 type cpuMeter struct {
 	db    *sql.DB // nil on SQLite
 	self  time.Duration
 	ticks map[int]int64 // backend pid -> utime+stime at the start
+	prof  *os.File      // the profile being taken, or nil
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times; 100 on every
@@ -28,7 +37,13 @@ type cpuMeter struct {
 const clockTicks = 100
 
 func startCPU(db *sql.DB) *cpuMeter {
-	m := &cpuMeter{db: db, self: selfCPU(), ticks: map[int]int64{}}
+	m := &cpuMeter{db: db, ticks: map[int]int64{}}
+	if dir := os.Getenv("GATEHOUSE_BENCH_CPUPROFILE"); dir != "" {
+		if f, err := os.CreateTemp(dir, "cpu-*.prof"); err == nil && pprof.StartCPUProfile(f) == nil {
+			m.prof = f
+		}
+	}
+	m.self = selfCPU()
 	for _, pid := range m.backends() {
 		m.ticks[pid] = procTicks(pid)
 	}
@@ -39,6 +54,12 @@ func startCPU(db *sql.DB) *cpuMeter {
 // and their sum to b's results.
 func (m *cpuMeter) report(b *testing.B) {
 	self := selfCPU() - m.self
+	if m.prof != nil {
+		pprof.StopCPUProfile()
+		m.prof.Close()
+		name := strings.NewReplacer("/", "_", " ", "_").Replace(b.Name())
+		_ = os.Rename(m.prof.Name(), filepath.Join(filepath.Dir(m.prof.Name()), name+".prof"))
+	}
 	b.ReportMetric(float64(self.Microseconds())/float64(b.N), "cpu-µs/op")
 	if m.db == nil {
 		return
