@@ -2,6 +2,7 @@ package argon2
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -81,5 +82,30 @@ func TestLargeMemoryIsNotPooled(t *testing.T) {
 	defer putBlocks(buf)
 	if cap(*buf) > maxPooled {
 		t.Fatalf("a %d-block buffer came back from the pool", cap(*buf))
+	}
+}
+
+// TestConcurrentDerivations: derivations running at once, sharing the
+// pool, never see each other's blocks.
+func TestConcurrentDerivations(t *testing.T) {
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			r := rand.New(rand.NewPCG(uint64(g), 9))
+			for range 10 {
+				memory, pw := uint32(16+r.IntN(200)), []byte{byte(g), byte(r.Uint32())}
+				salt := []byte("concurrent-salt")
+				if got, want := IDKey(pw, salt, 2, memory, 1, 32), upstream.IDKey(pw, salt, 2, memory, 1, 32); !bytes.Equal(got, want) {
+					errs <- fmt.Errorf("goroutine %d, m=%d: %x, upstream %x", g, memory, got, want)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
