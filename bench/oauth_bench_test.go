@@ -329,14 +329,20 @@ func BenchmarkPasswordLogin(b *testing.B) {
 		// CPU at a time (more goroutines only thrash 19 MiB each; see
 		// passwords.BenchmarkVerifyConcurrency), which is also how many
 		// the login runs at once (passwords.Limiter).
+		verify := func() error {
+			if ok, _, err := passwords.Verify(hash, benchPassword); err != nil || !ok {
+				return fmt.Errorf("verify: %v %v", ok, err)
+			}
+			return nil
+		}
 		b.Run("raw-argon2id-verify", func(b *testing.B) {
 			b.SetParallelism(1)
 			cpu := e.startCPU(postgres)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if ok, _, err := passwords.Verify(hash, benchPassword); err != nil || !ok {
-						b.Errorf("verify: %v %v", ok, err)
+					if err := verify(); err != nil {
+						b.Error(err)
 						return
 					}
 				}
@@ -401,49 +407,97 @@ func BenchmarkPasswordLogin(b *testing.B) {
 			f.client = nil // the browser's cookie jar, not needed past here
 			return f, f.read(page)
 		}
-		b.Run("password-login", func(b *testing.B) {
-			flows := make(chan *loginFlow, b.N)
-			for i := 0; i < b.N; i++ {
+		// walk makes n flows at the password step and closes the walk's
+		// connections: the password step goes over one pool of keep-alive
+		// connections with the flow cookie set on the request, as the
+		// other benchmarks' clients do (a browser's connection and cookie
+		// jar are the browser's cost, not the server's), and the walk's
+		// connections (one per flow, each with a goroutine on both sides
+		// for every garbage collection to scan) would make what a login
+		// costs grow with b.N.
+		walk := func(b *testing.B, n int) chan *loginFlow {
+			flows := make(chan *loginFlow, n)
+			for i := 0; i < n; i++ {
 				f, err := newFlow(i)
 				if err != nil {
 					b.Fatal(err)
 				}
 				flows <- f
 			}
-			// The password step goes over one pool of keep-alive
-			// connections with the flow cookie set on the request, as the
-			// other benchmarks' clients do: a browser's connection and
-			// cookie jar are the browser's cost, not the server's. The
-			// walk's connections (one per flow, each with a goroutine on
-			// both sides for every garbage collection to scan) are closed
-			// first, so what a login costs does not grow with b.N.
 			for _, tr := range transports {
 				tr.CloseIdleConnections()
 			}
+			return flows
+		}
+		signIn := func(f *loginFlow) error {
+			form := url.Values{"csrf": {f.csrf}, "auth_request": {f.authRequest}, "username": {f.email}, "password": {benchPassword}}
+			req, err := http.NewRequest(http.MethodPost, e.in.URL+"/login/password", strings.NewReader(form.Encode()))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(f.cookie)
+			resp, err := e.http.Do(req)
+			if err != nil {
+				return err
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, benchCallback+"?") || !strings.Contains(loc, "code=") {
+				return fmt.Errorf("password step: %s Location %q", resp.Status, loc)
+			}
+			return nil
+		}
+		b.Run("password-login", func(b *testing.B) {
+			flows := walk(b, b.N)
 			cpu := e.startCPU(postgres)
 			defer cpu.report(b)
-			parallel(b, func() error {
-				f := <-flows
-				form := url.Values{"csrf": {f.csrf}, "auth_request": {f.authRequest}, "username": {f.email}, "password": {benchPassword}}
-				req, err := http.NewRequest(http.MethodPost, e.in.URL+"/login/password", strings.NewReader(form.Encode()))
-				if err != nil {
-					return err
-				}
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.AddCookie(f.cookie)
-				resp, err := e.http.Do(req)
-				if err != nil {
-					return err
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, benchCallback+"?") || !strings.Contains(loc, "code=") {
-					return fmt.Errorf("password step: %s Location %q", resp.Status, loc)
-				}
-				return nil
-			})
+			parallel(b, func() error { return signIn(<-flows) })
+		})
+		// The two above one after the other measure each side in its own
+		// few seconds, and this VM's speed drifts by 10% from one to the
+		// next. Here the same number of verifications and logins alternate
+		// in eight rounds, each side timed on its own, so drift falls on
+		// both: ratio is logins/s over verifies/s.
+		b.Run("interleaved", func(b *testing.B) {
+			flows := walk(b, b.N)
+			const rounds = 8
+			var rawTime, loginTime time.Duration
+			b.ResetTimer()
+			for r, done := 0, 0; done < b.N; r++ {
+				n := (b.N - done) / max(rounds-r, 1)
+				n = max(n, 1)
+				rawTime += timedRun(b, n, runtime.GOMAXPROCS(0), verify)
+				loginTime += timedRun(b, n, parallelism*runtime.GOMAXPROCS(0), func() error { return signIn(<-flows) })
+				done += n
+			}
+			raw, logins := float64(b.N)/rawTime.Seconds(), float64(b.N)/loginTime.Seconds()
+			b.ReportMetric(raw, "verifies/s")
+			b.ReportMetric(logins, "logins/s")
+			b.ReportMetric(logins/raw, "ratio")
 		})
 	})
+}
+
+// timedRun runs op n times on workers goroutines and returns the time it
+// took.
+func timedRun(b *testing.B, n, workers int, op func() error) time.Duration {
+	var left atomic.Int64
+	left.Store(int64(n))
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for left.Add(-1) >= 0 {
+				if err := op(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
 }
 
 func (f *loginFlow) read(page string) error {

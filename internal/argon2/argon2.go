@@ -227,6 +227,15 @@ func processBlocks(B []block, time, memory, threads uint32, mode int) {
 	for n := uint32(0); n < time; n++ {
 		for slice := uint32(0); slice < syncPoints; slice++ {
 			var wg sync.WaitGroup
+			if threads == 1 {
+				// One lane: computed on the caller's goroutine, which
+				// keeps its core and caches, instead of a new
+				// goroutine per segment that the scheduler may start
+				// on another core (eight a hash at t=2).
+				wg.Add(1)
+				processSegment(n, slice, 0, &wg)
+				continue
+			}
 			for lane := uint32(0); lane < threads; lane++ {
 				wg.Add(1)
 				go processSegment(n, slice, lane, &wg)
