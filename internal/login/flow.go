@@ -88,7 +88,7 @@ func (h *Handler) loadFlow(r *http.Request) (*flow, error) {
 	if err != nil || len(c.Value) != 43 {
 		return nil, errNoFlow
 	}
-	row, err := h.Store.Q().LoginFlowByCookie(r.Context(), h.EnvID, hashSecret(c.Value), h.Now())
+	row, ar, err := h.Store.Q().LoginFlowByCookie(r.Context(), h.EnvID, hashSecret(c.Value), h.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errNoFlow
 	}
@@ -98,6 +98,11 @@ func (h *Handler) loadFlow(r *http.Request) (*flow, error) {
 	f := &flow{row: row}
 	if err := json.Unmarshal([]byte(row.Data), &f.d); err != nil || f.d.CSRF == "" {
 		return nil, errNoFlow
+	}
+	if row.AuthRequestID != "" {
+		// Read with the flow: what authRequest would read next.
+		f.ar, f.arErr = h.OAuth.Usable(ar)
+		f.arRead = true
 	}
 	return f, nil
 }

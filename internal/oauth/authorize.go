@@ -264,7 +264,15 @@ func (s *Server) GetAuthRequest(ctx context.Context, authRequestID string) (*Aut
 	if err != nil {
 		return nil, err
 	}
-	if ar.Status != store.AuthRequestPending || !s.Now().Before(ar.ExpiresAt) {
+	return s.Usable(ar)
+}
+
+// Usable returns ar when the login can still complete it (pending and
+// unexpired), else ErrAuthRequestNotFound, as GetAuthRequest judges a
+// request it reads; for a request read with something else (the hosted
+// login reads its flow and request in one statement). A nil ar is gone.
+func (s *Server) Usable(ar *AuthRequest) (*AuthRequest, error) {
+	if ar == nil || ar.Status != store.AuthRequestPending || !s.Now().Before(ar.ExpiresAt) {
 		return nil, ErrAuthRequestNotFound
 	}
 	return ar, nil

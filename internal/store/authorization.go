@@ -49,17 +49,30 @@ func (q *Q) CreateAuthRequest(ctx context.Context, a *AuthRequest) error {
 
 // GetAuthRequest reads one authorization request.
 func (q *Q) GetAuthRequest(ctx context.Context, envID, id string) (*AuthRequest, error) {
-	var a AuthRequest
-	var extra string
-	var created, expires int64
-	err := q.queryRow(ctx, `SELECT `+authRequestColumns+` FROM oauth_auth_requests WHERE env_id = $1 AND id = $2`, envID, id).
-		Scan(&a.ID, &a.EnvID, &a.ClientID, &a.RedirectURI, &a.Scope, &a.State, &a.Nonce, &a.CodeChallenge, &a.Prompt, &a.MaxAge,
-			&a.LoginHint, &a.HintSubject, &a.OrganizationID, &extra, &a.Status, &a.SessionID, &created, &expires)
-	if err != nil {
+	var r authRequestRow
+	if err := q.queryRow(ctx, `SELECT `+authRequestColumns+` FROM oauth_auth_requests WHERE env_id = $1 AND id = $2`, envID, id).
+		Scan(r.dest()...); err != nil {
 		return nil, mapErr(err)
 	}
-	a.Extra, a.CreatedAt, a.ExpiresAt = decodeMap(extra), fromMicros(created), fromMicros(expires)
-	return &a, nil
+	return r.request(), nil
+}
+
+// authRequestRow scans authRequestColumns, in their order.
+type authRequestRow struct {
+	a                AuthRequest
+	extra            string
+	created, expires int64
+}
+
+func (r *authRequestRow) dest() []any {
+	a := &r.a
+	return []any{&a.ID, &a.EnvID, &a.ClientID, &a.RedirectURI, &a.Scope, &a.State, &a.Nonce, &a.CodeChallenge, &a.Prompt, &a.MaxAge,
+		&a.LoginHint, &a.HintSubject, &a.OrganizationID, &r.extra, &a.Status, &a.SessionID, &r.created, &r.expires}
+}
+
+func (r *authRequestRow) request() *AuthRequest {
+	r.a.Extra, r.a.CreatedAt, r.a.ExpiresAt = decodeMap(r.extra), fromMicros(r.created), fromMicros(r.expires)
+	return &r.a
 }
 
 // FinishAuthRequest moves a pending, unexpired request to status (completed

@@ -49,17 +49,31 @@ func (q *Q) CreateLoginFlow(ctx context.Context, f *LoginFlow) error {
 }
 
 // LoginFlowByCookie reads the flow whose cookie hashes to cookieHash, if
-// it has not expired at now.
-func (q *Q) LoginFlowByCookie(ctx context.Context, envID, cookieHash string, now time.Time) (*LoginFlow, error) {
+// it has not expired at now, with its authorization request in the same
+// statement (every step of the hosted login needs both): nil when the flow
+// has none or the request is gone. The request is returned whatever its
+// status and expiry; judging it is the caller's (oauth.Server.Usable).
+func (q *Q) LoginFlowByCookie(ctx context.Context, envID, cookieHash string, now time.Time) (*LoginFlow, *AuthRequest, error) {
 	var f LoginFlow
 	var created, updated, expires int64
-	err := q.queryRow(ctx, `SELECT `+loginFlowColumns+` FROM login_flows WHERE env_id = $1 AND cookie_hash = $2 AND expires_at > $3`,
-		envID, cookieHash, micros(now)).Scan(&f.ID, &f.EnvID, &f.CookieHash, &f.AuthRequestID, &f.Data, &created, &updated, &expires)
+	var ar authRequestRow
+	dest := append([]any{&f.ID, &f.EnvID, &f.CookieHash, &f.AuthRequestID, &f.Data, &created, &updated, &expires}, ar.dest()...)
+	err := q.queryRow(ctx, `SELECT f.id, f.env_id, f.cookie_hash, f.auth_request_id, f.data, f.created_at, f.updated_at, f.expires_at,
+		COALESCE(a.id, ''), COALESCE(a.env_id, ''), COALESCE(a.client_id, ''), COALESCE(a.redirect_uri, ''), COALESCE(a.scope, ''),
+		COALESCE(a.state, ''), COALESCE(a.nonce, ''), COALESCE(a.code_challenge, ''), COALESCE(a.prompt, ''), COALESCE(a.max_age, -1),
+		COALESCE(a.login_hint, ''), COALESCE(a.hint_subject, ''), COALESCE(a.organization_id, ''), COALESCE(a.extra, ''),
+		COALESCE(a.status, ''), COALESCE(a.session_id, ''), COALESCE(a.created_at, 0), COALESCE(a.expires_at, 0)
+		FROM login_flows f LEFT JOIN oauth_auth_requests a ON a.env_id = f.env_id AND a.id = f.auth_request_id
+		WHERE f.env_id = $1 AND f.cookie_hash = $2 AND f.expires_at > $3`,
+		envID, cookieHash, micros(now)).Scan(dest...)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, nil, mapErr(err)
 	}
 	f.CreatedAt, f.UpdatedAt, f.ExpiresAt = fromMicros(created), fromMicros(updated), fromMicros(expires)
-	return &f, nil
+	if ar.a.ID == "" {
+		return &f, nil, nil
+	}
+	return &f, ar.request(), nil
 }
 
 // UpdateLoginFlow writes f's cookie hash, data and update time.

@@ -27,6 +27,7 @@ var oauthConformanceTests = []struct {
 	{"SessionRevocationCascades", testSessionRevocation},
 	{"DeletesCascadeToSessionsAndTokens", testOAuthDeleteCascades},
 	{"AuthRequests", testAuthRequests},
+	{"LoginFlowWithAuthRequest", testLoginFlowWithAuthRequest},
 	{"AuthCodesSingleUse", testAuthCodes},
 	{"RefreshTokensSingleUse", testRefreshTokens},
 	{"AccessTokenState", testAccessTokenState},
@@ -352,6 +353,51 @@ func testAuthRequests(t *testing.T, dsn string) {
 	}
 	wantNotFound(t, w.q.FinishAuthRequest(w.ctx, w.e.ID, b.ID, store.AuthRequestDenied, "", at(time.Minute)), "finishing an expired request")
 	wantNotFound(t, w.q.FinishAuthRequest(w.ctx, w.e.ID, "areq_none", "", "", t0), "finishing an unknown request")
+}
+
+// testLoginFlowWithAuthRequest: the flow read brings its authorization
+// request exactly as GetAuthRequest reads it (whatever its status), nil
+// for a flow without one or whose request is gone, and nothing for an
+// expired flow or another cookie.
+func testLoginFlowWithAuthRequest(t *testing.T, dsn string) {
+	w := newOAuthWorld(t, dsn)
+	a := &store.AuthRequest{ID: w.ids.New("areq"), EnvID: w.e.ID, ClientID: "skc_app", RedirectURI: "https://a/cb", Scope: "openid",
+		State: "s", Nonce: "n", CodeChallenge: "c", Prompt: "login", MaxAge: 30, LoginHint: "ada@acme.example", HintSubject: w.u.ID,
+		OrganizationID: w.o.ID, Extra: map[string]string{"ui_locales": "fr"}, Status: store.AuthRequestPending,
+		CreatedAt: t0, ExpiresAt: at(time.Minute)}
+	b := *a
+	b.ID, b.MaxAge, b.Extra, b.Prompt = w.ids.New("areq"), -1, nil, ""
+	for _, r := range []*store.AuthRequest{a, &b} {
+		must(t, w.q.CreateAuthRequest(w.ctx, r), "CreateAuthRequest")
+	}
+	must(t, w.q.FinishAuthRequest(w.ctx, w.e.ID, b.ID, store.AuthRequestCompleted, w.ses.ID, t0), "FinishAuthRequest")
+	flows := map[string]string{"with": a.ID, "finished": b.ID, "none": "", "gone": "areq_gone"}
+	for cookie, arID := range flows {
+		f := &store.LoginFlow{ID: w.ids.New("lgf"), EnvID: w.e.ID, CookieHash: "cookie-" + cookie, AuthRequestID: arID,
+			Data: `{"step":"email"}`, CreatedAt: t0, UpdatedAt: t0, ExpiresAt: at(time.Hour)}
+		must(t, w.q.CreateLoginFlow(w.ctx, f), "CreateLoginFlow")
+	}
+	for cookie, arID := range flows {
+		f, ar, err := w.q.LoginFlowByCookie(w.ctx, w.e.ID, "cookie-"+cookie, at(time.Second))
+		must(t, err, "LoginFlowByCookie "+cookie)
+		if f.AuthRequestID != arID || f.Data != `{"step":"email"}` || !f.ExpiresAt.Equal(utc(at(time.Hour))) {
+			t.Errorf("flow %s: %+v", cookie, f)
+		}
+		switch cookie {
+		case "with", "finished":
+			want, err := w.q.GetAuthRequest(w.ctx, w.e.ID, arID)
+			must(t, err, "GetAuthRequest")
+			wantEqual(t, "request read with the flow "+cookie, ar, want)
+		default:
+			if ar != nil {
+				t.Errorf("flow %s: request %+v, want none", cookie, ar)
+			}
+		}
+	}
+	_, _, err := w.q.LoginFlowByCookie(w.ctx, w.e.ID, "cookie-with", at(2*time.Hour))
+	wantNotFound(t, err, "an expired flow")
+	_, _, err = w.q.LoginFlowByCookie(w.ctx, w.e.ID, "cookie-other", t0)
+	wantNotFound(t, err, "another cookie")
 }
 
 func testAuthCodes(t *testing.T, dsn string) {
