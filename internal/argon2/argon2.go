@@ -3,17 +3,22 @@
 // license that can be found in the LICENSE file.
 
 // Package argon2 is golang.org/x/crypto/argon2 (v0.59.0, BSD licence in
-// LICENSE) with one change: the 19 MiB of blocks a derivation works in are
-// reused from one derivation to the next instead of allocated, zeroed and
-// collected every time (docs/adr/0003-argon2-buffer-reuse.md).
+// LICENSE) with the changes docs/adr/0003-argon2-buffer-reuse.md gives
+// the reasons for:
 //
-// Upstream's first pass XORs each new block into memory it relies on being
-// zero; here the first pass writes each block outright (RFC 9106 section
-// 3.2 step 5: B[i][j] = G(B[i][j-1], B[l][z])) and only later passes XOR
-// (step 6), so a buffer's earlier contents never reach the result. Every
-// block the first pass reads was written by it first. Tests compare the
-// results with upstream's over dirty buffers of many sizes, and run the
-// reference implementation's vectors.
+//   - The 19 MiB of blocks a derivation works in are reused from one
+//     derivation to the next (pool.go) instead of allocated, zeroed and
+//     collected every time.
+//   - Upstream's first pass XORs each new block into memory it relies on
+//     being zero; here the first pass writes each block outright (RFC 9106
+//     section 3.2 step 5: B[i][j] = G(B[i][j-1], B[l][z])) and only later
+//     passes XOR (step 6), so a buffer's earlier contents never reach the
+//     result. Every block the first pass reads was written by it first.
+//   - With one lane, segments are computed on the caller's goroutine rather
+//     than a new goroutine each.
+//
+// Tests compare the results with upstream's over dirty buffers of many
+// sizes and concurrently, and run the reference implementation's vectors.
 //
 // Argon2 was selected as the winner of the Password Hashing Competition and
 // can be used to derive cryptographic keys from passwords. For a detailed
