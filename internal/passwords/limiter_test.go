@@ -21,7 +21,8 @@ func TestLimiterBoundsConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := l.acquire(context.Background()); err != nil {
+			slot, err := l.acquire(context.Background())
+			if err != nil {
 				t.Error(err)
 				return
 			}
@@ -34,7 +35,7 @@ func TestLimiterBoundsConcurrency(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 			running.Add(-1)
-			l.release()
+			l.release(slot)
 		}()
 	}
 	wg.Wait()
@@ -47,7 +48,8 @@ func TestLimiterBoundsConcurrency(t *testing.T) {
 // context ends, with the context's error and no verification.
 func TestLimiterHonoursContext(t *testing.T) {
 	l := NewLimiter(1)
-	if err := l.acquire(context.Background()); err != nil {
+	slot, err := l.acquire(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -60,7 +62,7 @@ func TestLimiterHonoursContext(t *testing.T) {
 	if _, err := l.Hash(ctx, "a password"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Hash while full: %v", err)
 	}
-	l.release()
+	l.release(slot)
 	if ok, _, err := l.Verify(context.Background(), hash, "a password"); !ok || err != nil {
 		t.Errorf("Verify with a free slot: ok=%v err=%v", ok, err)
 	}
@@ -70,7 +72,7 @@ func TestLimiterHonoursContext(t *testing.T) {
 }
 
 func TestNewLimiterDefault(t *testing.T) {
-	if got, want := cap(NewLimiter(0).slots), runtime.GOMAXPROCS(0); got != want {
+	if got, want := len(NewLimiter(0).slots), runtime.GOMAXPROCS(0); got != want {
 		t.Errorf("default slots %d, want GOMAXPROCS %d", got, want)
 	}
 }

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package passwords
+
+// dedicatedCPUs: hashes are pinned only on Linux (pin_linux.go).
+func dedicatedCPUs(int) []int { return nil }
+
+func onCPU(_ int, fn func()) { fn() }
