@@ -73,6 +73,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 			h.serverError(w, r, "starting a login flow", err)
 			return
 		}
+		f.ar, f.arRead = ar, true // read above: the page need not read it again
 	}
 	if f.d.Step == stepEmail && h.SignupAllowed {
 		switch q.Get("screen") {
