@@ -16,17 +16,9 @@ func TestPasswordSignInLogsEachAttemptOnce(t *testing.T) {
 	eachDB(t, func(t *testing.T, f *fx) {
 		st := f.in.Server.Store()
 		db := st.DB()
-		count := func(query string, args ...any) int {
-			t.Helper()
-			var n int
-			if err := db.QueryRowContext(f.ctx, query, args...).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
 		attempts := func(userID, outcome string) int {
 			t.Helper()
-			return count(`SELECT COUNT(*) FROM auth_attempts WHERE user_id = $1 AND method = 'password' AND outcome = $2`, userID, outcome)
+			return f.count(`SELECT COUNT(*) FROM auth_attempts WHERE user_id = $1 AND method = 'password' AND outcome = $2`, userID, outcome)
 		}
 
 		// The common case: one row, with the request's client.
@@ -37,7 +29,7 @@ func TestPasswordSignInLogsEachAttemptOnce(t *testing.T) {
 		if n := attempts(alice, "success"); n != 1 {
 			t.Fatalf("a sign-in completed at once: %d success rows, want 1", n)
 		}
-		if n := count(`SELECT COUNT(*) FROM auth_attempts WHERE user_id = $1 AND client_id <> '' AND auth_request_id <> ''`, alice); n != 1 {
+		if n := f.count(`SELECT COUNT(*) FROM auth_attempts WHERE user_id = $1 AND client_id <> '' AND auth_request_id <> ''`, alice); n != 1 {
 			t.Errorf("the success row names its client and request: %d rows", n)
 		}
 
@@ -68,13 +60,13 @@ func TestPasswordSignInLogsEachAttemptOnce(t *testing.T) {
 		bob := f.user(f.orgID, "bob@example.com", "correct horse battery", false)
 		b3 := f.browser()
 		p := b3.signInWithPassword(newAuthz(), "bob@example.com", "correct horse battery")
-		if n := count(`SELECT COUNT(*) FROM sessions WHERE user_id = $1`, bob); n != 1 {
+		if n := f.count(`SELECT COUNT(*) FROM sessions WHERE user_id = $1`, bob); n != 1 {
 			t.Fatalf("the fallback sign-in (answer %d %s): %d sessions, want 1", p.status, p.location, n)
 		}
 		if n := attempts(bob, "success"); n != 1 {
 			t.Fatalf("a sign-in whose transaction rolled back: %d success rows, want 1", n)
 		}
-		if n := count(`SELECT COUNT(*) FROM auth_attempts WHERE user_id = $1`, bob); n != 1 {
+		if n := f.count(`SELECT COUNT(*) FROM auth_attempts WHERE user_id = $1`, bob); n != 1 {
 			t.Fatalf("a sign-in whose transaction rolled back: %d rows in all, want 1", n)
 		}
 	})

@@ -68,6 +68,17 @@ func (f *fx) advance(d time.Duration) {
 	f.clk.Advance(d)
 }
 
+// count runs a SELECT COUNT(*) (or any one-integer query) on the server's
+// database.
+func (f *fx) count(query string, args ...any) int {
+	f.t.Helper()
+	var n int
+	if err := f.in.Server.Store().DB().QueryRowContext(f.ctx, query, args...).Scan(&n); err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
 // eachDB runs fn on a fresh SQLite server and a fresh PostgreSQL server.
 func eachDB(t *testing.T, fn func(t *testing.T, f *fx)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, newFx(t, false, nil)) })
