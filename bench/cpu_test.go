@@ -17,19 +17,21 @@ import (
 // cpuMeter measures the CPU time a benchmark's timed part costs: this
 // process's (server and load generator together, from getrusage) and, on
 // PostgreSQL, that of the test database's server backends (from /proc).
-// On a machine shared with other work, ops/s moves with the load, but the
-// CPU spent per operation barely does, so this is the number to compare
-// before and after a change.
+// On a machine shared with other work, ops/s moves with the load more
+// than the CPU spent per operation does, so this is the number to compare
+// before and after a change. It also reports the whole machine's times
+// (machineTicks): what else ran, and what the hypervisor took.
 //
 // With GATEHOUSE_BENCH_CPUPROFILE set to a directory, the meter also takes
 // a CPU profile of the timed part alone (-test.cpuprofile would take the
 // setup too, which for BenchmarkPasswordLogin is every flow's walk to the
 // password step) and writes it there as <benchmark name>.prof.
 type cpuMeter struct {
-	db    *sql.DB // nil on SQLite
-	self  time.Duration
-	ticks map[int]int64 // backend pid -> utime+stime at the start
-	prof  *os.File      // the profile being taken, or nil
+	db      *sql.DB // nil on SQLite
+	self    time.Duration
+	ticks   map[int]int64 // backend pid -> utime+stime at the start
+	prof    *os.File      // the profile being taken, or nil
+	machine machineTicks  // the whole machine's at the start
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times; 100 on every
@@ -44,6 +46,7 @@ func startCPU(db *sql.DB) *cpuMeter {
 		}
 	}
 	m.self = selfCPU()
+	m.machine = readMachineTicks()
 	for _, pid := range m.backends() {
 		m.ticks[pid] = procTicks(pid)
 	}
@@ -61,6 +64,7 @@ func (m *cpuMeter) report(b *testing.B) {
 		_ = os.Rename(m.prof.Name(), filepath.Join(filepath.Dir(m.prof.Name()), name+".prof"))
 	}
 	b.ReportMetric(float64(self.Microseconds())/float64(b.N), "cpu-µs/op")
+	m.machine.reportSince(b)
 	if m.db == nil {
 		return
 	}
@@ -132,4 +136,49 @@ func (e *oauthEnv) startCPU(postgres bool) *cpuMeter {
 		return startCPU(nil)
 	}
 	return startCPU(e.in.Server.OAuth.Store.DB())
+}
+
+// machineTicks are the whole machine's CPU times from /proc/stat's "cpu"
+// line, in clock ticks: busy (user, nice, system, irq, softirq), idle,
+// iowait and steal, and the context switches (ctxt). Beside the
+// process's and the backends' own, they show the rest: PostgreSQL's
+// auxiliary processes (WAL writer, autovacuum), the kernel's threads, and
+// time the hypervisor gave to other machines while this one waited.
+type machineTicks struct{ busy, idle, iowait, steal, ctxt int64 }
+
+func readMachineTicks() machineTicks {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return machineTicks{}
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 9 || string(f[0]) != "cpu" {
+		return machineTicks{}
+	}
+	var v [8]int64
+	for i := range v {
+		v[i], _ = strconv.ParseInt(string(f[i+1]), 10, 64)
+	}
+	t := machineTicks{busy: v[0] + v[1] + v[2] + v[5] + v[6], idle: v[3], iowait: v[4], steal: v[7]}
+	for l := range bytes.Lines(b) {
+		if f := bytes.Fields(l); len(f) == 2 && string(f[0]) == "ctxt" {
+			t.ctxt, _ = strconv.ParseInt(string(f[1]), 10, 64)
+		}
+	}
+	return t
+}
+
+// reportSince adds the machine's busy, idle and stolen CPU time and its
+// context switches since t, per operation (machine-busy-µs/op,
+// machine-idle-µs/op, machine-steal-µs/op, ctxt/op), to b's results.
+func (t machineTicks) reportSince(b *testing.B) {
+	now := readMachineTicks()
+	per := func(ticks int64) float64 {
+		return float64((time.Duration(ticks) * time.Second / clockTicks).Microseconds()) / float64(b.N)
+	}
+	b.ReportMetric(per(now.busy-t.busy), "machine-busy-µs/op")
+	b.ReportMetric(per(now.idle+now.iowait-t.idle-t.iowait), "machine-idle-µs/op")
+	b.ReportMetric(per(now.steal-t.steal), "machine-steal-µs/op")
+	b.ReportMetric(float64(now.ctxt-t.ctxt)/float64(b.N), "ctxt/op")
 }
