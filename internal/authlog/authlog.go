@@ -70,8 +70,8 @@ func (l *Log) Record(ctx context.Context, a Attempt) {
 }
 
 // Pending is an attempt counted but not yet in the log: a sign-in writes
-// it inside its own transaction (WriteIn, then Written once that commits)
-// to save a commit, and Flush writes it on its own otherwise. A nil
+// it with its own writes (Row, then Written once they commit) to save a
+// commit, and Flush writes it on its own otherwise. A nil
 // *Pending writes nothing.
 type Pending struct {
 	l       *Log
@@ -95,16 +95,17 @@ func (l *Log) Defer(a Attempt) *Pending {
 	return p
 }
 
-// WriteIn inserts the attempt through q, a transaction of the caller's,
-// who calls Written once it commits (a rollback leaves it to Flush).
-func (p *Pending) WriteIn(ctx context.Context, q *store.Q) error {
-	if p == nil || p.row == nil || p.written {
+// Row is the attempt's row, for a caller to write with its own writes
+// (store.SignIn), who calls Written once they commit (a failure leaves it
+// to Flush); nil when there is nothing to write.
+func (p *Pending) Row() *store.AuthAttempt {
+	if p == nil || p.written {
 		return nil
 	}
-	return q.AddAuthAttempt(ctx, p.row)
+	return p.row
 }
 
-// Written records that the transaction WriteIn wrote through committed.
+// Written records that the writes that took Row's row committed.
 func (p *Pending) Written() {
 	if p != nil {
 		p.written = true

@@ -301,18 +301,18 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, f *flow, u *sto
 }
 
 // finishAtOnce is finish's common case, a sign-in for an authorization
-// request with nothing to record on the user but the time, in one
-// transaction: the session and its event, the code (oauth.IssueCodeIn),
-// last_login_at and the flow's end, where finish's steps take four
-// transactions and read the request, the user and the membership again.
-// It reports whether it answered. When the request cannot be completed
-// (gone, or the user must sign in again) it has written nothing and
-// reports false: finish's steps then sign the user in without a code and
-// say so, as they do for every other case. logged, the sign-in's
-// successful attempt, is written in the same transaction (one commit
-// less); when that write fails everything rolls back and finish's steps
-// sign the user in, the caller's Flush trying the log again, so a broken
-// log never stops a sign-in (authlog.Record).
+// request with nothing to record on the user but the time, in one write
+// (oauth.Server.SignIn): the session and its event, the request completed
+// with its code, last_login_at, the flow's end and logged, the sign-in's
+// successful attempt; where finish's steps take four transactions and
+// read the request, the user and the membership again. It reports
+// whether it answered. When the request cannot be completed (gone, or the
+// user must sign in again) it has written nothing and reports false:
+// finish's steps then sign the user in without a code and say so, as
+// they do for every other case. When the write fails otherwise it has
+// written nothing either, and reports false too: finish's steps try
+// again one by one, and the caller's Flush writes the log on its own, so
+// a broken log never stops a sign-in (authlog.Record).
 func (h *Handler) finishAtOnce(w http.ResponseWriter, r *http.Request, f *flow, u *store.User, n sessions.NewSession, old *sessions.Session, logged *authlog.Pending) bool {
 	ctx := r.Context()
 	if f.row.AuthRequestID == "" || needsRecordLogin(u, n.OrgID, f.d.Verified) {
@@ -322,38 +322,20 @@ func (h *Handler) finishAtOnce(w http.ResponseWriter, r *http.Request, f *flow, 
 	if err != nil {
 		return false
 	}
-	var target string
-	ses, cookie, err := h.Sessions.CreateWith(ctx, n, func(q *store.Q, ses *sessions.Session) error {
-		var err error
-		if target, err = h.OAuth.IssueCodeIn(ctx, q, ar, ses); err != nil {
-			return err
-		}
-		if err := q.SetLastLogin(ctx, h.EnvID, u.ID, h.Now()); err != nil {
-			return err
-		}
-		if err := q.DeleteLoginFlow(ctx, h.EnvID, f.row.ID, f.d.CodeSent); err != nil { // h.end's write
-			return err
-		}
-		if err := logged.WriteIn(ctx, q); err != nil {
-			return authLogError{err}
-		}
-		return nil
-	})
-	var logErr authLogError
-	if errors.As(err, &logErr) {
-		h.Log.WarnContext(ctx, "writing the authentication log in a sign-in failed", "err", logErr.err)
-		return false
-	}
-	if errors.Is(err, oauth.ErrAuthRequestNotFound) || errors.Is(err, oauth.ErrLoginRequired) {
-		return false
-	}
-	if err == nil {
-		logged.Written()
-	}
+	ses, cookie, ev, err := h.Sessions.Prepare(ctx, n)
 	if err != nil {
-		h.serverError(w, r, "signing in", err)
+		h.serverError(w, r, "starting a session", err)
 		return true
 	}
+	target, err := h.OAuth.SignIn(ctx, ar, &store.SignIn{Session: ses, Event: ev, FlowID: f.row.ID, Challenges: f.d.CodeSent,
+		Attempt: logged.Row()})
+	if err != nil {
+		if !errors.Is(err, oauth.ErrAuthRequestNotFound) && !errors.Is(err, oauth.ErrLoginRequired) {
+			h.Log.WarnContext(ctx, "signing in in one write failed; trying step by step", "err", err)
+		}
+		return false
+	}
+	logged.Written()
 	if old != nil {
 		if _, err := h.Sessions.Revoke(ctx, old.ID, ReasonReplaced); err != nil {
 			h.Log.WarnContext(ctx, "revoking the previous session failed", "session_id", old.ID, "err", err)
@@ -366,11 +348,6 @@ func (h *Handler) finishAtOnce(w http.ResponseWriter, r *http.Request, f *flow, 
 	oauth.Redirect(w, target)
 	return true
 }
-
-// authLogError is finishAtOnce's failure to write the authentication log.
-type authLogError struct{ err error }
-
-func (e authLogError) Error() string { return "writing the authentication log: " + e.err.Error() }
 
 // needsRecordLogin reports whether a sign-in to orgID has something to
 // record on u besides the time: an invitation to accept for orgID, or an

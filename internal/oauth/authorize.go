@@ -346,16 +346,76 @@ func (s *Server) DenyAuthorization(ctx context.Context, w http.ResponseWriter, r
 }
 
 // complete issues the code for ar under ses and returns the redirect,
-// in a transaction of its own, touching ses (a session from the browser's
-// cookie may have ended meanwhile).
+// in a transaction of its own, touching ses first (a session from the
+// browser's cookie may have ended meanwhile). The user's existence and
+// active membership of ses's organization are checked by the INSERT
+// itself (store.CreateMemberAuthCode): the code would fail at
+// /oauth/token if the user is gone or no longer an active member, so ask
+// for a sign-in instead (removal ends the sessions too; this covers a
+// session that started while the removal was under way).
 func (s *Server) complete(ctx context.Context, ar *AuthRequest, ses *sessions.Session) (string, error) {
-	var target string
-	err := s.Store.Tx(ctx, func(q *store.Q) error {
-		var err error
-		target, err = s.issueCode(ctx, q, ar, ses, true)
+	code, c, err := s.newCode(ar, ses)
+	if err != nil {
+		return "", err
+	}
+	err = s.Store.Tx(ctx, func(q *store.Q) error {
+		if err := q.FinishAuthRequest(ctx, s.EnvID, ar.ID, store.AuthRequestCompleted, ses.ID, c.CreatedAt); errors.Is(err, store.ErrNotFound) {
+			return ErrAuthRequestNotFound
+		} else if err != nil {
+			return err
+		}
+		if err := s.Sessions.Touch(ctx, q, ses.ID); errors.Is(err, sessions.ErrNoSession) {
+			return ErrLoginRequired
+		} else if err != nil {
+			return err
+		}
+		err := q.CreateMemberAuthCode(ctx, c, ses.UserID, ses.OrgID)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrLoginRequired
+		}
 		return err
 	})
-	return target, err
+	if err != nil {
+		return "", err
+	}
+	return s.codeResponse(ar, code), nil
+}
+
+// SignIn is complete for a sign-in that has just prepared its session
+// (sessions.Service.Prepare, which gives w.Session and w.Event): it fills
+// in w's request, code and time and writes everything at once with w's
+// other rows (store.Store.WriteSignIn), so a sign-in at the hosted login
+// is one write. It returns the redirect for Redirect.
+// ErrAuthRequestNotFound and ErrLoginRequired mean what they mean from
+// CompleteAuthorization, with nothing written.
+func (s *Server) SignIn(ctx context.Context, ar *AuthRequest, w *store.SignIn) (string, error) {
+	code, c, err := s.newCode(ar, w.Session)
+	if err != nil {
+		return "", err
+	}
+	w.RequestID, w.Code, w.Now = ar.ID, c, c.CreatedAt
+	switch err := s.Store.WriteSignIn(ctx, w); {
+	case errors.Is(err, store.ErrRequestNotPending):
+		return "", ErrAuthRequestNotFound
+	case errors.Is(err, store.ErrNotActiveMember):
+		return "", ErrLoginRequired
+	case err != nil:
+		return "", err
+	}
+	return s.codeResponse(ar, code), nil
+}
+
+// newCode draws a code for ar under ses, and its row, issued now;
+// ErrLoginRequired when ses cannot complete ar (NeedsLogin).
+func (s *Server) newCode(ar *AuthRequest, ses *sessions.Session) (string, *store.AuthCode, error) {
+	if s.NeedsLogin(ar, ses) {
+		return "", nil, ErrLoginRequired
+	}
+	code, err := randomToken("")
+	if err != nil {
+		return "", nil, err
+	}
+	return code, s.authCode(code, ar, ses, s.Now()), nil
 }
 
 // authCode is the row of code, issued at now for ar under ses: bound to
@@ -367,51 +427,11 @@ func (s *Server) authCode(code string, ar *AuthRequest, ses *sessions.Session, n
 		CreatedAt: now, ExpiresAt: now.Add(CodeTTL)}
 }
 
-// IssueCodeIn is complete for a sign-in that has just created ses inside
-// the transaction q (sessions.Service.CreateWith): a session created in
-// this transaction needs no touch. It returns the redirect for Redirect.
-// ErrAuthRequestNotFound and ErrLoginRequired mean what they mean from
-// CompleteAuthorization; the caller rolls q back then, so no code exists.
-func (s *Server) IssueCodeIn(ctx context.Context, q *store.Q, ar *AuthRequest, ses *sessions.Session) (string, error) {
-	return s.issueCode(ctx, q, ar, ses, false)
+// codeResponse is the redirect that hands code to ar's client.
+func (s *Server) codeResponse(ar *AuthRequest, code string) string {
+	return s.authorizationResponse(ar.RedirectURI, url.Values{"code": {code}}, ar.State)
 }
 
-// issueCode finishes ar and inserts its code inside q, touching ses first
-// when touch is set. The user's existence and active membership of ses's
-// organization are checked by the INSERT itself
-// (store.CreateMemberAuthCode): the code would fail at /oauth/token if the
-// user is gone or no longer an active member, so ask for a sign-in
-// instead (removal ends the sessions too; this covers a session that
-// started while the removal was under way).
-func (s *Server) issueCode(ctx context.Context, q *store.Q, ar *AuthRequest, ses *sessions.Session, touch bool) (string, error) {
-	if s.NeedsLogin(ar, ses) {
-		return "", ErrLoginRequired
-	}
-	code, err := randomToken("")
-	if err != nil {
-		return "", err
-	}
-	now := s.Now()
-	if err := q.FinishAuthRequest(ctx, s.EnvID, ar.ID, store.AuthRequestCompleted, ses.ID, now); errors.Is(err, store.ErrNotFound) {
-		return "", ErrAuthRequestNotFound
-	} else if err != nil {
-		return "", err
-	}
-	if touch {
-		if err := s.Sessions.Touch(ctx, q, ses.ID); errors.Is(err, sessions.ErrNoSession) {
-			return "", ErrLoginRequired
-		} else if err != nil {
-			return "", err
-		}
-	}
-	if err := q.CreateMemberAuthCode(ctx, s.authCode(code, ar, ses, now), ses.UserID, ses.OrgID); errors.Is(err, store.ErrNotFound) {
-		return "", ErrLoginRequired
-	} else if err != nil {
-		return "", err
-	}
-	return s.authorizationResponse(ar.RedirectURI, url.Values{"code": {code}}, ar.State), nil
-}
-
-// Redirect sends the browser to target (303), the redirect IssueCodeIn
+// Redirect sends the browser to target (303), the redirect SignIn
 // returned, as CompleteAuthorization does.
 func Redirect(w http.ResponseWriter, target string) { redirect(w, target) }

@@ -15,9 +15,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// TestIssueCodeIn: a sign-in that creates its session and issues its code
-// in one transaction (sessions.Service.CreateWith with oauth.IssueCodeIn,
-// as the hosted login does) gets a code bound to the new session that
+// TestSignIn: a sign-in that prepares its session and writes it with its
+// code at once (sessions.Service.Prepare with oauth.Server.SignIn, as the
+// hosted login does) gets a code bound to the new session that
 // redeems with PKCE into tokens with the request's nonce, the session's
 // sid and auth_time and the member's roles; the request cannot be
 // completed twice; and a request that is expired or finished, a session
@@ -25,7 +25,7 @@ import (
 // active member of the session's organization gets ErrAuthRequestNotFound
 // or ErrLoginRequired with nothing written: no session, no code, the
 // request still pending.
-func TestIssueCodeIn(t *testing.T) {
+func TestSignIn(t *testing.T) {
 	eachDB(t, func(t *testing.T, f *fx) {
 		ctx := context.Background()
 		db := f.in.Server.Store().DB()
@@ -46,13 +46,12 @@ func TestIssueCodeIn(t *testing.T) {
 			return ar
 		}
 		signIn := func(ar *oauth.AuthRequest, userID, orgID string) (*sessions.Session, string, error) {
-			var target string
-			ses, _, err := f.in.Server.Sessions.CreateWith(ctx, sessions.NewSession{UserID: userID, OrgID: orgID, AMR: []string{"pwd"},
-				Cookie: true}, func(q *store.Q, ses *sessions.Session) error {
-				var err error
-				target, err = f.in.Server.OAuth.IssueCodeIn(ctx, q, ar, ses)
-				return err
-			})
+			ses, _, ev, err := f.in.Server.Sessions.Prepare(ctx, sessions.NewSession{UserID: userID, OrgID: orgID, AMR: []string{"pwd"},
+				Cookie: true})
+			if err != nil {
+				return nil, "", err
+			}
+			target, err := f.in.Server.OAuth.SignIn(ctx, ar, &store.SignIn{Session: ses, Event: ev})
 			return ses, target, err
 		}
 
@@ -60,7 +59,7 @@ func TestIssueCodeIn(t *testing.T) {
 		ar := request(a)
 		ses, target, err := signIn(ar, f.userID, f.orgID)
 		if err != nil {
-			t.Fatalf("IssueCodeIn: %v", err)
+			t.Fatalf("SignIn: %v", err)
 		}
 		rec := httptest.NewRecorder()
 		oauth.Redirect(rec, target)
@@ -85,7 +84,7 @@ func TestIssueCodeIn(t *testing.T) {
 		ar2 := request(a2)
 		ses2, target, err := signIn(ar2, f.userID, f.orgID)
 		if err != nil {
-			t.Fatalf("IssueCodeIn: %v", err)
+			t.Fatalf("SignIn: %v", err)
 		}
 		code = f.callback(t, mustParse(t, target), a2.redirect, a2.state).Get("code")
 		tok := tokensOf(t, f.redeem(t, a2, code))

@@ -161,22 +161,33 @@ func (s *Service) PolicyIn(ctx context.Context, q *store.Q, orgID string) (Polic
 // timeouts of the policy in force for the organization. With n.Cookie it
 // also returns the cookie value (shown once, stored hashed).
 func (s *Service) Create(ctx context.Context, n NewSession) (*Session, string, error) {
-	return s.CreateWith(ctx, n, nil)
+	ses, cookie, ev, err := s.Prepare(ctx, n)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.Store.Tx(ctx, func(q *store.Q) error {
+		if err := q.CreateSession(ctx, ses); err != nil {
+			return err
+		}
+		return q.AddEvent(ctx, ev)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return ses, cookie, nil
 }
 
-// CreateWith is Create with more writes in the session's transaction: in,
-// when not nil, runs after the session and its event are inserted, with
-// the session as it will be returned. An error from in rolls everything
-// back and is returned as is. The hosted login issues its code and ends
-// its flow there, so a sign-in commits once (on PostgreSQL every commit
-// is a WAL flush).
-func (s *Service) CreateWith(ctx context.Context, n NewSession, in func(q *store.Q, ses *Session) error) (*Session, string, error) {
+// Prepare is Create without the writes: the session Create would start,
+// its cookie value and its session.created event, for a caller that
+// writes them with the rest of a sign-in (store.Store.WriteSignIn, which
+// the hosted login uses when it completes an authorization request).
+func (s *Service) Prepare(ctx context.Context, n NewSession) (*Session, string, *store.Event, error) {
 	if n.UserID == "" {
-		return nil, "", errors.New("sessions: a session needs a user")
+		return nil, "", nil, errors.New("sessions: a session needs a user")
 	}
 	p, err := s.Policy(ctx, n.OrgID)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	now := s.Now()
 	ses := &Session{ID: s.IDs.New(id.Session), EnvID: s.EnvID, UserID: n.UserID, OrgID: n.OrgID, AuthTime: now,
@@ -189,41 +200,39 @@ func (s *Service) CreateWith(ctx context.Context, n NewSession, in func(q *store
 	var cookie string
 	if n.Cookie {
 		if cookie, err = newCookieValue(); err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		ses.CookieHash = hash(cookie)
 	}
 	ses.ClientIDs = []string{}
-	err = s.Store.Tx(ctx, func(q *store.Q) error {
-		if err := q.CreateSession(ctx, ses); err != nil {
-			return err
-		}
-		if err := s.emit(ctx, q, "session.created", ses, ""); err != nil {
-			return err
-		}
-		if in != nil {
-			return in(q, ses)
-		}
-		return nil
-	})
+	ev, err := s.event("session.created", ses, "")
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	return ses, cookie, nil
+	return ses, cookie, ev, nil
 }
 
 // emit adds a session event to the outbox inside the caller's transaction.
 func (s *Service) emit(ctx context.Context, q *store.Q, typ string, ses *Session, reason string) error {
+	e, err := s.event(typ, ses, reason)
+	if err != nil {
+		return err
+	}
+	return q.AddEvent(ctx, e)
+}
+
+// event is the outbox row of a session event.
+func (s *Service) event(typ string, ses *Session, reason string) (*store.Event, error) {
 	p := map[string]any{"session_id": ses.ID, "user_id": ses.UserID, "organization_id": ses.OrgID}
 	if reason != "" {
 		p["reason"] = reason
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return q.AddEvent(ctx, &store.Event{ID: s.IDs.New(id.Event), EnvID: s.EnvID, Type: typ, ObjectID: ses.ID, Payload: string(b),
-		CreatedAt: s.Now()})
+	return &store.Event{ID: s.IDs.New(id.Event), EnvID: s.EnvID, Type: typ, ObjectID: ses.ID, Payload: string(b),
+		CreatedAt: s.Now()}, nil
 }
 
 // RevokeIn ends a live session inside the caller's transaction, with its

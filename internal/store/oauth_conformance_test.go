@@ -29,6 +29,7 @@ var oauthConformanceTests = []struct {
 	{"AuthRequests", testAuthRequests},
 	{"LoginFlowWithAuthRequest", testLoginFlowWithAuthRequest},
 	{"AuthCodesSingleUse", testAuthCodes},
+	{"WriteSignIn", testWriteSignIn},
 	{"RefreshTokensSingleUse", testRefreshTokens},
 	{"AccessTokenState", testAccessTokenState},
 	{"OAuthTenantIsolation", testOAuthIsolation},
