@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/server"
 )
 
@@ -97,6 +98,9 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	// of waiting out the shutdown timeout.
 	go func() { <-ctx.Done(); stop() }()
 	log := newLogger(cfg, stderr)
+	if n := passwords.SpareProcessor(); n > 0 {
+		log.Info("one Go processor more than CPUs, beside the password-hashing slots pinned to each", "gomaxprocs", n)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)

@@ -32,10 +32,11 @@ type Limiter struct {
 }
 
 // NewLimiter returns a Limiter running at most n hashes at once; n <= 0
-// means one per CPU (runtime.GOMAXPROCS).
+// means one per CPU Go may use: GOMAXPROCS, or the CPUs the process may
+// run on when there are fewer (SpareProcessor's extra P is not a CPU).
 func NewLimiter(n int) *Limiter {
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = min(runtime.GOMAXPROCS(0), runtime.NumCPU())
 	}
 	l := &Limiter{slots: make(chan int, n), cpus: dedicatedCPUs(n)}
 	for i := range n {

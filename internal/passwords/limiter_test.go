@@ -71,9 +71,20 @@ func TestLimiterHonoursContext(t *testing.T) {
 	}
 }
 
+// TestNewLimiterDefault: one slot per CPU Go may use, GOMAXPROCS, or the
+// process's CPUs when GOMAXPROCS is higher (SpareProcessor).
 func TestNewLimiterDefault(t *testing.T) {
-	if got, want := len(NewLimiter(0).slots), runtime.GOMAXPROCS(0); got != want {
-		t.Errorf("default slots %d, want GOMAXPROCS %d", got, want)
+	if got, want := len(NewLimiter(0).slots), min(runtime.GOMAXPROCS(0), runtime.NumCPU()); got != want {
+		t.Errorf("default slots %d, want %d", got, want)
+	}
+	old := runtime.GOMAXPROCS(runtime.NumCPU() + 1)
+	defer runtime.GOMAXPROCS(old)
+	if got := len(NewLimiter(0).slots); got != runtime.NumCPU() {
+		t.Errorf("GOMAXPROCS %d on %d CPUs: %d slots, want one per CPU", runtime.GOMAXPROCS(0), runtime.NumCPU(), got)
+	}
+	runtime.GOMAXPROCS(1)
+	if got := len(NewLimiter(0).slots); got != 1 {
+		t.Errorf("GOMAXPROCS 1: %d slots, want 1", got)
 	}
 }
 

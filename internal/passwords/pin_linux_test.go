@@ -8,21 +8,14 @@ import (
 	"slices"
 	"sync"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
+// threadCPUs lists the CPUs the calling thread may run on.
 func threadCPUs(t *testing.T) []int {
 	t.Helper()
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err != nil {
-		t.Fatal(err)
-	}
-	var cpus []int
-	for c := 0; len(cpus) < set.Count(); c++ {
-		if set.IsSet(c) {
-			cpus = append(cpus, c)
-		}
+	cpus := allowedCPUs()
+	if cpus == nil {
+		t.Fatal("sched_getaffinity failed")
 	}
 	return cpus
 }
@@ -49,29 +42,60 @@ func TestOnCPU(t *testing.T) {
 }
 
 // TestDedicatedCPUs: slots are pinned, one distinct allowed CPU each, when
-// the process may use exactly GOMAXPROCS CPUs, and never otherwise.
+// the process may use at most GOMAXPROCS CPUs (at least two), and never
+// otherwise.
 func TestDedicatedCPUs(t *testing.T) {
 	allowed := threadCPUs(t)
-	got := dedicatedCPUs(runtime.GOMAXPROCS(0))
-	switch {
-	case len(allowed) < 2 || len(allowed) != runtime.GOMAXPROCS(0):
-		if got != nil {
-			t.Errorf("%d CPUs allowed, GOMAXPROCS %d: pinned to %v", len(allowed), runtime.GOMAXPROCS(0), got)
+	if len(allowed) < 2 {
+		if got := dedicatedCPUs(1); got != nil {
+			t.Errorf("one CPU: pinned to %v", got)
 		}
-	default:
-		if !slices.Equal(got, allowed) {
-			t.Errorf("pinned to %v, want the allowed CPUs %v", got, allowed)
+		return
+	}
+	old := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(old)
+	for _, procs := range []int{len(allowed), len(allowed) + 1} {
+		runtime.GOMAXPROCS(procs)
+		if got := dedicatedCPUs(len(allowed)); !slices.Equal(got, allowed) {
+			t.Errorf("GOMAXPROCS %d: pinned to %v, want the allowed CPUs %v", procs, got, allowed)
 		}
 		if more := dedicatedCPUs(len(allowed) + 1); more != nil {
-			t.Errorf("more slots than CPUs: pinned to %v", more)
+			t.Errorf("GOMAXPROCS %d, more slots than CPUs: pinned to %v", procs, more)
 		}
 	}
-	if len(allowed) >= 2 {
-		old := runtime.GOMAXPROCS(1)
-		defer runtime.GOMAXPROCS(old)
-		if got := dedicatedCPUs(1); got != nil {
-			t.Errorf("GOMAXPROCS 1 of %d CPUs (a quota, not a cpuset): pinned to %v", len(allowed), got)
+	runtime.GOMAXPROCS(1)
+	if got := dedicatedCPUs(1); got != nil {
+		t.Errorf("GOMAXPROCS 1 of %d CPUs (a quota, not a cpuset): pinned to %v", len(allowed), got)
+	}
+}
+
+// TestSpareProcessor: with exactly GOMAXPROCS CPUs of its own, the process
+// gets one P more, its default Limiter still has one slot per CPU, each
+// pinned, and a second call changes nothing; under a quota (GOMAXPROCS
+// below the CPUs) nothing changes.
+func TestSpareProcessor(t *testing.T) {
+	allowed := threadCPUs(t)
+	old := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(old)
+	runtime.GOMAXPROCS(len(allowed))
+	if len(allowed) < 2 {
+		if n := SpareProcessor(); n != 0 || runtime.GOMAXPROCS(0) != 1 {
+			t.Errorf("one CPU: SpareProcessor gave %d, GOMAXPROCS %d", n, runtime.GOMAXPROCS(0))
 		}
+		return
+	}
+	if n := SpareProcessor(); n != len(allowed)+1 || runtime.GOMAXPROCS(0) != n {
+		t.Errorf("SpareProcessor on %d CPUs: %d, GOMAXPROCS %d; want %d", len(allowed), n, runtime.GOMAXPROCS(0), len(allowed)+1)
+	}
+	if l := NewLimiter(0); len(l.slots) != len(allowed) || !slices.Equal(l.cpus, allowed) {
+		t.Errorf("with the spare P: %d slots on %v, want one on each of %v", len(l.slots), l.cpus, allowed)
+	}
+	if n := SpareProcessor(); n != 0 || runtime.GOMAXPROCS(0) != len(allowed)+1 {
+		t.Errorf("SpareProcessor again: %d, GOMAXPROCS %d", n, runtime.GOMAXPROCS(0))
+	}
+	runtime.GOMAXPROCS(1)
+	if n := SpareProcessor(); n != 0 || runtime.GOMAXPROCS(0) != 1 {
+		t.Errorf("under a quota: SpareProcessor gave %d, GOMAXPROCS %d", n, runtime.GOMAXPROCS(0))
 	}
 }
 
