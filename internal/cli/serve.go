@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -98,9 +99,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	// of waiting out the shutdown timeout.
 	go func() { <-ctx.Done(); stop() }()
 	log := newLogger(cfg, stderr)
-	if n := passwords.SpareProcessor(); n > 0 {
-		log.Info("one Go processor more than CPUs, beside the password-hashing slots pinned to each", "gomaxprocs", n)
-	}
+	passwords.SpareProcessor() // before server.New builds the hashing slots; logged with "gatehouse serving"
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
@@ -116,7 +115,8 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		log.Info("GATEHOUSE_BOOTSTRAP_CLIENT_ID and GATEHOUSE_BOOTSTRAP_CLIENT_SECRET ignored: the environment already has an API client")
 	}
 	log.Info("gatehouse serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
-		"environment", srv.Bootstrap.EnvID, "environment_type", cfg.EnvironmentType(), "database", string(srv.Store().Dialect()))
+		"environment", srv.Bootstrap.EnvID, "environment_type", cfg.EnvironmentType(), "database", string(srv.Store().Dialect()),
+		"gomaxprocs", runtime.GOMAXPROCS(0))
 	if err := srv.Serve(ctx, ln); err != nil {
 		return err
 	}

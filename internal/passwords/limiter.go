@@ -22,7 +22,9 @@ import (
 // the scheduler lets a request through. On this project's 2-core VM that
 // took password logins from 0.87 to 0.91 of the raw argon2id rate on
 // SQLite and from 0.64 to 0.74 on PostgreSQL, the raw side pinned the same
-// way (docs/benchmarks.md, BenchmarkPasswordLogin/*/interleaved).
+// way (docs/benchmarks.md, BenchmarkPasswordLogin/*/interleaved). While
+// every slot hashes, the rest of the server still needs a Go processor:
+// SpareProcessor, called by main, gives it one.
 //
 // A Limiter is safe for concurrent use. The zero value is not usable; use
 // NewLimiter.
