@@ -6,21 +6,15 @@ import (
 	"time"
 )
 
-// afterAnswer runs fn on its own goroutine, detached from the request's
-// cancellation (but bounded to a minute), so that the answer does not wait
-// for it. It is for work whose cost would tell whether an account exists:
-// a forgot-password request answers after the same steps for every email,
-// and the lookup, the reset token and the email happen here (SECURITY-BAR
-// A03). Errors are logged; the user sees the same page either way. Wait
-// waits for every such job.
-func (h *Handler) afterAnswer(ctx context.Context, what string, fn func(context.Context) error) {
-	h.later(ctx, what, fn)()
-}
-
-// later registers fn as afterAnswer's work at once, so that Wait (and the
-// shutdown) count it from now on, and returns the func that starts it: an
-// answer flushed before its handler returns (redirectThen) registers its
-// work before the client can read the answer, and starts it after.
+// later registers fn at once, so that Wait (and the shutdown) count it
+// from now on, and returns the func that starts it on its own goroutine,
+// detached from the request's cancellation (but bounded to a minute). It
+// is for work whose cost would tell whether an account exists: the answer
+// is written whole and flushed first, then the work starts (redirectThen,
+// and forgot-password's lookup, reset token and email; SECURITY-BAR A03).
+// Registering before the answer means a client that has read the answer
+// and calls Wait always waits for the work too. Errors are logged; the
+// user sees the same page either way.
 func (h *Handler) later(ctx context.Context, what string, fn func(context.Context) error) (start func()) {
 	h.bg.Add(1)
 	return func() {
@@ -35,14 +29,14 @@ func (h *Handler) later(ctx context.Context, what string, fn func(context.Contex
 	}
 }
 
-// Wait blocks until the work started by afterAnswer has finished: the
+// Wait blocks until the work registered by later has finished: the
 // server calls it after its last request on shutdown, and tests before
 // they read the outbox.
 func (h *Handler) Wait() { h.bg.Wait() }
 
 // redirectThen answers with a redirect to the flow's step, whole and at
 // once (an empty body of declared length, flushed), and only then starts
-// send, when there is one, with afterAnswer. Every email goes through it
+// send, when there is one, with later. Every email goes through it
 // with or without send, so the answer is framed and written the same way
 // on the wire, and its last byte leaves before the extra work begins
 // (SECURITY-BAR A02, A03).

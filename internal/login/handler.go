@@ -73,7 +73,7 @@ type Handler struct {
 	pages  *pages
 	assets *assets
 	cop    *http.CrossOriginProtection
-	bg     sync.WaitGroup // afterAnswer's jobs
+	bg     sync.WaitGroup // later's jobs
 }
 
 // Init parses the templates and prepares the assets; it fails when a

@@ -499,7 +499,7 @@ type mail struct {
 // /_dev/outbox shows them (newest first).
 func (f *fx) outbox(to string) []mail {
 	f.t.Helper()
-	f.in.Server.Login.Wait() // emails queued after an answer (afterAnswer)
+	f.in.Server.Login.Wait() // emails queued after an answer (later)
 	resp, err := http.Get(f.in.URL + "/_dev/outbox")
 	if err != nil {
 		f.t.Fatal(err)

@@ -67,15 +67,16 @@ func (h *Handler) forgot(w http.ResponseWriter, r *http.Request, f *flow) {
 		h.serverError(w, r, "counting a password link request", err)
 		return
 	}
-	h.message(w, r, http.StatusOK, f, forgotAnswer(email, h.mailFailing(ctx), flowURL(f)))
-	_ = http.NewResponseController(w).Flush()
-	h.afterAnswer(ctx, "sending a password link", func(ctx context.Context) error {
+	start := h.later(ctx, "sending a password link", func(ctx context.Context) error {
 		userID, _, err := h.Store.Q().LoginLookup(ctx, h.EnvID, norm)
 		if err != nil || userID == "" {
 			return err
 		}
 		return h.Store.Tx(ctx, func(q *store.Q) error { return h.queueReset(ctx, q, userID) })
 	})
+	h.message(w, r, http.StatusOK, f, forgotAnswer(email, h.mailFailing(ctx), flowURL(f)))
+	_ = http.NewResponseController(w).Flush()
+	start()
 }
 
 // forgotAnswer is the page after "forgot your password?": the same for

@@ -165,7 +165,7 @@ func TestMannWhitneyP(t *testing.T) {
 // server, as a packet capture would see them. The test's client shares
 // this process and this machine's CPUs with the server, so when it reads
 // the answer it is slowed by work the server does after answering
-// (afterAnswer: the forgot-password lookup, reset token and email), which
+// (later: the forgot-password lookup, reset token and email), which
 // no client elsewhere would see; timing to the server's last write leaves
 // that out and keeps everything the server does before answering in.
 type wireServer struct {
