@@ -42,9 +42,9 @@ var ErrNotActiveMember = errors.New("the user is gone or not an active member of
 // by completing an authorization request (WriteSignIn).
 type SignIn struct {
 	Session   *Session
-	Event     *Event // Session's session.created event
-	RequestID string // the authorization request completed for Session
-	Code      *AuthCode
+	Event     *Event    // Session's session.created event
+	RequestID string    // the authorization request completed for Session
+	Code      *AuthCode // its code, for Session (Code.SessionID is Session.ID)
 	Now       time.Time // when the request completes and the user's last_login_at
 	FlowID    string    // the login flow to end, or ""
 	// Challenges is set when the flow sent codes, whose rows go with it.
@@ -52,7 +52,7 @@ type SignIn struct {
 	Attempt    *AuthAttempt // the authentication log's row, or nil
 }
 
-// WriteSignIn writes s all or nothing: the session and its event, the
+// WriteSignIn writes w all or nothing: the session and its event, the
 // request completed by the session (FinishAuthRequest), its code, the
 // user's last_login_at, the login flow deleted and the attempt logged. It
 // answers ErrRequestNotPending, else ErrNotActiveMember (see
