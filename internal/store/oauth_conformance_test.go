@@ -70,6 +70,15 @@ func (w *oauthWorld) session(t *testing.T, userID, orgID, cookie string) *store.
 	return s
 }
 
+// authRequest is a pending request of w's user for w's organization,
+// created at t0 for a minute, with every field set (not stored).
+func (w *oauthWorld) authRequest() *store.AuthRequest {
+	return &store.AuthRequest{ID: w.ids.New("areq"), EnvID: w.e.ID, ClientID: "skc_app", RedirectURI: "https://a/cb", Scope: "openid",
+		State: "s", Nonce: "n", CodeChallenge: "c", Prompt: "login", MaxAge: 30, LoginHint: "ada@acme.example", HintSubject: w.u.ID,
+		OrganizationID: w.o.ID, Extra: map[string]string{"ui_locales": "fr"}, Status: store.AuthRequestPending,
+		CreatedAt: t0, ExpiresAt: at(time.Minute)}
+}
+
 // grant makes a grant under ses with one refresh token and one access token.
 func (w *oauthWorld) grant(t *testing.T, ses *store.Session, client, rtHash, jti string) *store.Grant {
 	t.Helper()
@@ -308,10 +317,7 @@ func testOAuthDeleteCascades(t *testing.T, dsn string) {
 
 func testAuthRequests(t *testing.T, dsn string) {
 	w := newOAuthWorld(t, dsn)
-	a := &store.AuthRequest{ID: w.ids.New("areq"), EnvID: w.e.ID, ClientID: "skc_app", RedirectURI: "https://a/cb", Scope: "openid",
-		State: "s", Nonce: "n", CodeChallenge: "c", Prompt: "login", MaxAge: 30, LoginHint: "ada@acme.example", HintSubject: w.u.ID,
-		OrganizationID: w.o.ID, Extra: map[string]string{"ui_locales": "fr"}, Status: store.AuthRequestPending,
-		CreatedAt: t0, ExpiresAt: at(time.Minute)}
+	a := w.authRequest()
 	must(t, w.q.CreateAuthRequest(w.ctx, a), "CreateAuthRequest")
 	got, err := w.q.GetAuthRequest(w.ctx, w.e.ID, a.ID)
 	must(t, err, "GetAuthRequest")
@@ -362,10 +368,7 @@ func testAuthRequests(t *testing.T, dsn string) {
 // expired flow or another cookie.
 func testLoginFlowWithAuthRequest(t *testing.T, dsn string) {
 	w := newOAuthWorld(t, dsn)
-	a := &store.AuthRequest{ID: w.ids.New("areq"), EnvID: w.e.ID, ClientID: "skc_app", RedirectURI: "https://a/cb", Scope: "openid",
-		State: "s", Nonce: "n", CodeChallenge: "c", Prompt: "login", MaxAge: 30, LoginHint: "ada@acme.example", HintSubject: w.u.ID,
-		OrganizationID: w.o.ID, Extra: map[string]string{"ui_locales": "fr"}, Status: store.AuthRequestPending,
-		CreatedAt: t0, ExpiresAt: at(time.Minute)}
+	a := w.authRequest()
 	b := *a
 	b.ID, b.MaxAge, b.Extra, b.Prompt = w.ids.New("areq"), -1, nil, ""
 	for _, r := range []*store.AuthRequest{a, &b} {

@@ -27,9 +27,8 @@ func testWriteSignIn(t *testing.T, dsn string) {
 	}
 	request := func(expires time.Duration) *store.AuthRequest {
 		t.Helper()
-		a := &store.AuthRequest{ID: w.ids.New("areq"), EnvID: w.e.ID, ClientID: "skc_app", RedirectURI: "https://a/cb",
-			Scope: "openid", State: "s", Nonce: "n", CodeChallenge: "c", MaxAge: -1, Status: store.AuthRequestPending,
-			CreatedAt: t0, ExpiresAt: at(expires)}
+		a := w.authRequest()
+		a.ExpiresAt = at(expires)
 		must(t, w.q.CreateAuthRequest(w.ctx, a), "CreateAuthRequest")
 		return a
 	}
