@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/sessions"
+	"github.com/gatehouse/gatehouse/internal/settings"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -255,7 +256,8 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, f *flow, u *sto
 		h.serverError(w, r, "reading the session", err)
 		return
 	}
-	n := sessions.NewSession{UserID: u.ID, OrgID: orgID, AMR: f.d.AMR, UserAgent: r.UserAgent(), IP: clientIP(r), Cookie: true}
+	n := sessions.NewSession{UserID: u.ID, OrgID: orgID, AMR: f.d.AMR, UserAgent: r.UserAgent(), IP: clientIP(r), Cookie: true,
+		Policy: h.policyRead(f, u, orgID)}
 	if h.finishAtOnce(w, r, f, u, n, old, logged) {
 		return
 	}
@@ -347,6 +349,19 @@ func (h *Handler) finishAtOnce(w http.ResponseWriter, r *http.Request, f *flow, 
 	sessions.SetCookie(w, cookie, ses)
 	oauth.Redirect(w, target)
 	return true
+}
+
+// policyRead is the session policy of u signing in to orgID as the
+// password step read it with the user (store.PasswordAttempt), saving a
+// read; nil when it did not, or when the sessions take their policy from
+// elsewhere than this handler's settings.
+func (h *Handler) policyRead(f *flow, u *store.User, orgID string) *sessions.Policy {
+	a := f.attempt
+	if a == nil || a.User == nil || a.User.ID != u.ID || h.Settings == nil || h.Sessions.Policies != sessions.PolicySource(h.Settings) {
+		return nil
+	}
+	p := settings.SessionsPolicyOf(a.AppPolicy, a.OrgPolicies[orgID])
+	return &p
 }
 
 // needsRecordLogin reports whether a sign-in to orgID has something to

@@ -60,6 +60,10 @@ type flow struct {
 	ar     *oauth.AuthRequest
 	arErr  error
 	arRead bool
+	// The password step's attempt as this request read it, with the flow
+	// (loadPasswordStep) for the email attemptFor, or on its own.
+	attempt    *store.PasswordAttempt
+	attemptFor string
 }
 
 func hashSecret(v string) string {
@@ -84,11 +88,45 @@ func clearFlowCookie(w http.ResponseWriter) {
 // loadFlow returns the live flow of this browser, or errNoFlow. A cookie
 // value the server never issued (planted by someone else) finds nothing.
 func (h *Handler) loadFlow(r *http.Request) (*flow, error) {
-	c, err := r.Cookie(FlowCookie)
-	if err != nil || len(c.Value) != 43 {
+	cookie := flowCookie(r)
+	if cookie == "" {
 		return nil, errNoFlow
 	}
-	row, ar, err := h.Store.Q().LoginFlowByCookie(r.Context(), h.EnvID, hashSecret(c.Value), h.Now())
+	row, ar, err := h.Store.Q().LoginFlowByCookie(r.Context(), h.EnvID, hashSecret(cookie), h.Now())
+	return h.flowFrom(row, ar, err)
+}
+
+// loadPasswordStep is loadFlow for the password step: the attempt of the
+// email the form names (its username field, which the page fills with the
+// flow's) comes with the flow in one statement. password uses it only
+// when that is the flow's email, and reads it again otherwise.
+func (h *Handler) loadPasswordStep(r *http.Request) (*flow, error) {
+	cookie, email := flowCookie(r), normEmail(r.PostFormValue("username"))
+	if cookie == "" || email == "" {
+		return h.loadFlow(r)
+	}
+	acct, perIP := h.passwordChecks(email, clientIP(r))
+	row, ar, read, err := h.Store.Q().ReadPasswordStep(r.Context(), h.EnvID, hashSecret(cookie), h.Now(), email, acct.bucket, perIP.bucket)
+	f, err := h.flowFrom(row, ar, err)
+	if f != nil {
+		f.attempt, f.attemptFor = &read, email
+	}
+	return f, err
+}
+
+// flowCookie is the request's flow cookie, "" when it has none or one of
+// the wrong length.
+func flowCookie(r *http.Request) string {
+	c, err := r.Cookie(FlowCookie)
+	if err != nil || len(c.Value) != 43 {
+		return ""
+	}
+	return c.Value
+}
+
+// flowFrom is the flow of a flow read (row, its authorization request ar,
+// and the read's error).
+func (h *Handler) flowFrom(row *store.LoginFlow, ar *store.AuthRequest, err error) (*flow, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errNoFlow
 	}

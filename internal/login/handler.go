@@ -113,7 +113,6 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("GET /login/assets/{hash}/{name}", h.assets)
 	for path, fn := range map[string]func(http.ResponseWriter, *http.Request, *flow){
 		"/login/email":        h.email,
-		"/login/password":     h.password,
 		"/login/code":         h.code,
 		"/login/code/send":    h.sendCode,
 		"/login/use-password": h.usePassword,
@@ -124,22 +123,24 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		"/login/forgot":       h.forgot,
 		"/login/reset":        h.reset,
 	} {
-		mux.Handle("POST "+path, h.cop.Handler(h.form(fn)))
+		mux.Handle("POST "+path, h.cop.Handler(h.form(h.loadFlow, fn)))
 	}
+	mux.Handle("POST /login/password", h.cop.Handler(h.form(h.loadPasswordStep, h.password)))
 	h.mountAccount(mux)
 }
 
 // form checks a POST before fn sees it: a bounded body, a live login flow
-// in this browser, its CSRF token, and the auth_request the page was
-// rendered for. Anything else is 403 with a page to start again.
-func (h *Handler) form(fn func(http.ResponseWriter, *http.Request, *flow)) http.Handler {
+// in this browser (read by load), its CSRF token, and the auth_request
+// the page was rendered for. Anything else is 403 with a page to start
+// again.
+func (h *Handler) form(load func(*http.Request) (*flow, error), fn func(http.ResponseWriter, *http.Request, *flow)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
 			h.message(w, r, http.StatusBadRequest, nil, msg{Heading: "Something went wrong", Message: "The form could not be read. Please try again."})
 			return
 		}
-		f, err := h.loadFlow(r)
+		f, err := load(r)
 		if err != nil && !errors.Is(err, errNoFlow) {
 			h.serverError(w, r, "reading a login flow", err)
 			return

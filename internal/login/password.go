@@ -75,6 +75,12 @@ func (p *PasswordPolicy) Check(pw, email string) error {
 	return nil
 }
 
+// passwordChecks are the two throttles a password attempt for emailNorm
+// from ip is checked against and counts towards when it fails.
+func (h *Handler) passwordChecks(emailNorm, ip string) (acct, perIP check) {
+	return check{passwordBucket(emailNorm), h.Limits.PasswordPerAccount}, check{failIPBucket(ip), h.Limits.FailuresPerIP}
+}
+
 // password is POST /login/password. Known and unknown emails, and users
 // without a password, go through the same steps: throttling, one argon2id
 // verification (a dummy one when there is no hash), the same counters and
@@ -91,16 +97,21 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 	}
 	pw := r.PostFormValue("password")
 	norm, ip := normEmail(f.d.Email), clientIP(r)
-	acct, perIP := check{passwordBucket(norm), h.Limits.PasswordPerAccount}, check{failIPBucket(ip), h.Limits.FailuresPerIP}
-	// One statement reads the user with memberships and both counters
-	// (waitAny, LoginLookup and GetUser would take six), for known and
-	// unknown emails alike.
-	read, err := h.Store.Q().ReadPasswordAttempt(ctx, h.EnvID, norm, acct.bucket, perIP.bucket)
-	if err != nil {
-		h.serverError(w, r, "reading a throttle", err)
-		return
+	acct, perIP := h.passwordChecks(norm, ip)
+	// One statement reads the user with memberships, both counters and the
+	// session policies (waitAny, LoginLookup, GetUser and
+	// GetSessionPolicies would take seven), for known and unknown emails
+	// alike; it came with the flow when the form named this email.
+	if f.attempt == nil || f.attemptFor != norm {
+		read, err := h.Store.Q().ReadPasswordAttempt(ctx, h.EnvID, norm, acct.bucket, perIP.bucket)
+		if err != nil {
+			h.serverError(w, r, "reading a throttle", err)
+			return
+		}
+		f.attempt, f.attemptFor = &read, norm
 	}
-	now := h.Now()
+	read, now := f.attempt, h.Now()
+	var err error
 	if wait := max(waitFor(read.Account, acct.rule, now), waitFor(read.IP, perIP.rule, now)); wait > 0 {
 		h.Log.InfoContext(ctx, "login throttled", "method", "password", "ip", ip)
 		h.attempt(r, f, metrics.MethodPassword, metrics.OutcomeThrottled, "")

@@ -126,6 +126,10 @@ type NewSession struct {
 	// Cookie, when true, makes a browser cookie for the session; Create
 	// then returns its value for SetCookie.
 	Cookie bool
+	// Policy is the policy in force for OrgID when the caller read it
+	// with something else (the password step reads it with the user);
+	// nil reads it from Policies.
+	Policy *Policy
 }
 
 // Policy returns the session policy in force for an organization ("" for
@@ -151,10 +155,14 @@ func (s *Service) PolicyIn(ctx context.Context, q *store.Q, orgID string) (Polic
 	if err != nil {
 		return Policy{}, err
 	}
+	return p.withDefaults(), nil
+}
+
+func (p Policy) withDefaults() Policy {
 	if p.AbsoluteTimeout <= 0 {
 		p.AbsoluteTimeout = DefaultAbsoluteTimeout
 	}
-	return p, nil
+	return p
 }
 
 // Create starts a session for a user who has just authenticated, with the
@@ -185,8 +193,11 @@ func (s *Service) Prepare(ctx context.Context, n NewSession) (*Session, string, 
 	if n.UserID == "" {
 		return nil, "", nil, errors.New("sessions: a session needs a user")
 	}
-	p, err := s.Policy(ctx, n.OrgID)
-	if err != nil {
+	var p Policy
+	var err error
+	if n.Policy != nil {
+		p = n.Policy.withDefaults()
+	} else if p, err = s.Policy(ctx, n.OrgID); err != nil {
 		return nil, "", nil, err
 	}
 	now := s.Now()

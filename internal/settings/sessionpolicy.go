@@ -428,7 +428,19 @@ func (s *Service) EffectivePolicyIn(ctx context.Context, q *store.Q, orgID strin
 	if err != nil {
 		return sessions.Policy{}, err
 	}
-	return sessions.Policy{IdleTimeout: e.IdleTimeout, AbsoluteTimeout: e.AbsoluteTimeout, AccessTokenTTL: e.AccessTokenTTL}, nil
+	return e.sessions(), nil
+}
+
+// SessionsPolicyOf is EffectivePolicy of policies the caller read with
+// something else (store.PasswordAttempt brings them with a password
+// step): the environment's app (nil: the default) and the organization's
+// own org (nil: none, or no organization).
+func SessionsPolicyOf(app *store.SessionPolicy, org *store.OrgSessionPolicy) sessions.Policy {
+	return effective(appPolicy(app), org).sessions()
+}
+
+func (e Effective) sessions() sessions.Policy {
+	return sessions.Policy{IdleTimeout: e.IdleTimeout, AbsoluteTimeout: e.AbsoluteTimeout, AccessTokenTTL: e.AccessTokenTTL}
 }
 
 // AccessTokenTTL is the lifetime of user access tokens.

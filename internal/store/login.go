@@ -54,26 +54,48 @@ func (q *Q) CreateLoginFlow(ctx context.Context, f *LoginFlow) error {
 // has none or the request is gone. The request is returned whatever its
 // status and expiry; judging it is the caller's (oauth.Server.Usable).
 func (q *Q) LoginFlowByCookie(ctx context.Context, envID, cookieHash string, now time.Time) (*LoginFlow, *AuthRequest, error) {
-	var f LoginFlow
-	var created, updated, expires int64
-	var ar authRequestRow
-	dest := append([]any{&f.ID, &f.EnvID, &f.CookieHash, &f.AuthRequestID, &f.Data, &created, &updated, &expires}, ar.dest()...)
-	err := q.queryRow(ctx, `SELECT f.id, f.env_id, f.cookie_hash, f.auth_request_id, f.data, f.created_at, f.updated_at, f.expires_at,
-		COALESCE(a.id, ''), COALESCE(a.env_id, ''), COALESCE(a.client_id, ''), COALESCE(a.redirect_uri, ''), COALESCE(a.scope, ''),
-		COALESCE(a.state, ''), COALESCE(a.nonce, ''), COALESCE(a.code_challenge, ''), COALESCE(a.prompt, ''), COALESCE(a.max_age, -1),
-		COALESCE(a.login_hint, ''), COALESCE(a.hint_subject, ''), COALESCE(a.organization_id, ''), COALESCE(a.extra, ''),
-		COALESCE(a.status, ''), COALESCE(a.session_id, ''), COALESCE(a.created_at, 0), COALESCE(a.expires_at, 0)
-		FROM login_flows f LEFT JOIN oauth_auth_requests a ON a.env_id = f.env_id AND a.id = f.auth_request_id
+	var r loginFlowRow
+	err := q.queryRow(ctx, `SELECT `+loginFlowJoinColumns+` FROM `+loginFlowJoin+`
 		WHERE f.env_id = $1 AND f.cookie_hash = $2 AND f.expires_at > $3`,
-		envID, cookieHash, micros(now)).Scan(dest...)
+		envID, cookieHash, micros(now)).Scan(r.dest()...)
 	if err != nil {
 		return nil, nil, mapErr(err)
 	}
-	f.CreatedAt, f.UpdatedAt, f.ExpiresAt = fromMicros(created), fromMicros(updated), fromMicros(expires)
-	if ar.a.ID == "" {
-		return &f, nil, nil
+	f, ar := r.result()
+	return f, ar, nil
+}
+
+// loginFlowJoin is a flow (f) with its authorization request (a), and
+// loginFlowJoinColumns what loginFlowRow scans of them.
+const (
+	loginFlowJoin        = `login_flows f LEFT JOIN oauth_auth_requests a ON a.env_id = f.env_id AND a.id = f.auth_request_id`
+	loginFlowJoinColumns = `f.id, f.env_id, f.cookie_hash, f.auth_request_id, f.data, f.created_at, f.updated_at, f.expires_at,
+		COALESCE(a.id, ''), COALESCE(a.env_id, ''), COALESCE(a.client_id, ''), COALESCE(a.redirect_uri, ''), COALESCE(a.scope, ''),
+		COALESCE(a.state, ''), COALESCE(a.nonce, ''), COALESCE(a.code_challenge, ''), COALESCE(a.prompt, ''), COALESCE(a.max_age, -1),
+		COALESCE(a.login_hint, ''), COALESCE(a.hint_subject, ''), COALESCE(a.organization_id, ''), COALESCE(a.extra, ''),
+		COALESCE(a.status, ''), COALESCE(a.session_id, ''), COALESCE(a.created_at, 0), COALESCE(a.expires_at, 0)`
+)
+
+type loginFlowRow struct {
+	f                         LoginFlow
+	created, updated, expires int64
+	ar                        authRequestRow
+}
+
+func (r *loginFlowRow) dest() []any {
+	f := &r.f
+	return append([]any{&f.ID, &f.EnvID, &f.CookieHash, &f.AuthRequestID, &f.Data, &r.created, &r.updated, &r.expires}, r.ar.dest()...)
+}
+
+// result is the flow and its request, nil when the flow has none or the
+// request is gone.
+func (r *loginFlowRow) result() (*LoginFlow, *AuthRequest) {
+	f := r.f
+	f.CreatedAt, f.UpdatedAt, f.ExpiresAt = fromMicros(r.created), fromMicros(r.updated), fromMicros(r.expires)
+	if r.ar.a.ID == "" {
+		return &f, nil
 	}
-	return &f, ar.request(), nil
+	return &f, r.ar.request()
 }
 
 // UpdateLoginFlow writes f's cookie hash, data and update time.

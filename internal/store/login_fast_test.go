@@ -97,3 +97,80 @@ func TestPasswordLoginReads(t *testing.T) {
 		wantNotFound(t, f.q.SetLastLogin(f.ctx, other.ID, withPw.ID, at(50*time.Minute)), "SetLastLogin in another environment")
 	})
 }
+
+// TestPasswordStepRead holds ReadPasswordStep to LoginFlowByCookie and
+// ReadPasswordAttempt, and the session policies both bring to
+// GetSessionPolicies, on both databases: for a user with several
+// memberships (one organization with a policy of its own), one without
+// any, an unknown email, with and without the environment's policy; and
+// nothing for an expired flow or an unknown cookie.
+func TestPasswordStepRead(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		w := newOAuthWorld(t, dsn)
+		must(t, w.q.SetPasswordHash(w.ctx, w.e.ID, w.u.ID, "$argon2id$hash", t0), "SetPasswordHash")
+		other := w.org(t, w.e.ID, "Other", nil)
+		w.member(t, w.e.ID, other.ID, w.u.ID, at(time.Minute))
+		w.user(t, w.e.ID, "bob@acme.example", nil)
+		must(t, w.q.PutThrottle(w.ctx, w.e.ID, store.Throttle{Bucket: "pw:ada@acme.example", WindowStart: at(time.Minute), Hits: 2, NextAt: at(2 * time.Minute)}), "PutThrottle")
+		must(t, w.q.PutOrgSessionPolicy(w.ctx, &store.OrgSessionPolicy{EnvID: w.e.ID, OrgID: other.ID, AbsoluteTimeout: 8,
+			AbsoluteTimeoutUnit: "HOURS", IdleTimeoutEnabled: true, IdleTimeout: 30, IdleTimeoutUnit: "MINUTES", UpdatedAt: t0}), "PutOrgSessionPolicy")
+		ar := w.authRequest()
+		must(t, w.q.CreateAuthRequest(w.ctx, ar), "CreateAuthRequest")
+		for cookie, arID := range map[string]string{"with": ar.ID, "none": ""} {
+			must(t, w.q.CreateLoginFlow(w.ctx, &store.LoginFlow{ID: w.ids.New("lgf"), EnvID: w.e.ID, CookieHash: "cookie-" + cookie,
+				AuthRequestID: arID, Data: `{"step":"password"}`, CreatedAt: t0, UpdatedAt: t0, ExpiresAt: at(time.Hour)}), "CreateLoginFlow")
+		}
+		agree := func(when string) {
+			t.Helper()
+			for _, cookie := range []string{"with", "none"} {
+				for _, email := range []string{"ada@acme.example", "bob@acme.example", "nobody@acme.example"} {
+					acct, ip := "pw:"+email, "ip:192.0.2.1"
+					f, gotAR, got, err := w.q.ReadPasswordStep(w.ctx, w.e.ID, "cookie-"+cookie, at(time.Second), email, acct, ip)
+					must(t, err, "ReadPasswordStep "+cookie+" "+email)
+					wantF, wantAR, err := w.q.LoginFlowByCookie(w.ctx, w.e.ID, "cookie-"+cookie, at(time.Second))
+					must(t, err, "LoginFlowByCookie")
+					want, err := w.q.ReadPasswordAttempt(w.ctx, w.e.ID, email, acct, ip)
+					must(t, err, "ReadPasswordAttempt")
+					what := when + ": ReadPasswordStep " + cookie + " " + email
+					wantEqual(t, what+" flow", f, wantF)
+					wantEqual(t, what+" request", gotAR, wantAR)
+					wantEqual(t, what+" attempt", got, want)
+					// The policies are GetSessionPolicies' for each of
+					// the user's organizations.
+					for _, m := range append([]*store.Membership{{OrgID: ""}}, userMemberships(got.User)...) {
+						app, org, err := w.q.GetSessionPolicies(w.ctx, w.e.ID, m.OrgID)
+						must(t, err, "GetSessionPolicies")
+						wantEqual(t, what+" environment's policy", got.AppPolicy, app)
+						if m.OrgID != "" {
+							wantEqual(t, what+" policy of "+m.OrgID, got.OrgPolicies[m.OrgID], org)
+						}
+					}
+				}
+			}
+		}
+		agree("without the environment's policy")
+		must(t, w.q.PutSessionPolicy(w.ctx, &store.SessionPolicy{EnvID: w.e.ID, AccessTokenTTLSeconds: 600, AbsoluteTimeoutMinutes: 1440,
+			IdleTimeoutEnabled: true, IdleTimeoutMinutes: 60, UpdatedAt: at(2 * time.Hour)}), "PutSessionPolicy")
+		agree("with the environment's policy")
+
+		// Not merely equal: the read brings what it should.
+		f, gotAR, got, err := w.q.ReadPasswordStep(w.ctx, w.e.ID, "cookie-with", at(time.Second), "ada@acme.example", "pw:ada@acme.example", "ip:x")
+		must(t, err, "ReadPasswordStep")
+		if f.AuthRequestID != ar.ID || gotAR == nil || gotAR.ID != ar.ID || got.User == nil || got.User.ID != w.u.ID || got.Hash != "$argon2id$hash" ||
+			got.Account.Hits != 2 || len(got.User.Memberships) != 2 || got.AppPolicy == nil || got.AppPolicy.AccessTokenTTLSeconds != 600 ||
+			len(got.OrgPolicies) != 1 || got.OrgPolicies[other.ID] == nil || got.OrgPolicies[other.ID].AbsoluteTimeout != 8 {
+			t.Fatalf("ReadPasswordStep(ada) = %+v, %+v, %+v", f, gotAR, got)
+		}
+		_, _, _, err = w.q.ReadPasswordStep(w.ctx, w.e.ID, "cookie-with", at(2*time.Hour), "ada@acme.example", "pw:ada@acme.example", "ip:x")
+		wantNotFound(t, err, "ReadPasswordStep of an expired flow")
+		_, _, _, err = w.q.ReadPasswordStep(w.ctx, w.e.ID, "cookie-other", t0, "ada@acme.example", "pw:ada@acme.example", "ip:x")
+		wantNotFound(t, err, "ReadPasswordStep of another cookie")
+	})
+}
+
+func userMemberships(u *store.User) []*store.Membership {
+	if u == nil {
+		return nil
+	}
+	return u.Memberships
+}
