@@ -25,6 +25,7 @@ func getBlocks(memory uint32) *[]block {
 	buf := blocks.Get().(*[]block)
 	if uint32(cap(*buf)) < memory {
 		*buf = make([]block, memory)
+		adviseHuge(*buf)
 	}
 	return buf
 }
