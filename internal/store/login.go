@@ -76,6 +76,7 @@ const (
 		COALESCE(a.status, ''), COALESCE(a.session_id, ''), COALESCE(a.created_at, 0), COALESCE(a.expires_at, 0)`
 )
 
+// loginFlowRow scans loginFlowJoinColumns.
 type loginFlowRow struct {
 	f                         LoginFlow
 	created, updated, expires int64
