@@ -44,15 +44,18 @@ func vmFlags(t *testing.T, addr uintptr) string {
 	in := false
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		line := sc.Text()
-		if lo, hi, ok := strings.Cut(strings.Fields(line + " ")[0], "-"); ok && !strings.HasSuffix(strings.Fields(line)[0], ":") {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) == 0:
+		case f[0] == "VmFlags:":
+			if in {
+				return strings.Join(f[1:], " ")
+			}
+		case !strings.HasSuffix(f[0], ":"): // a mapping's first line: "lo-hi perms ..."
+			lo, hi, _ := strings.Cut(f[0], "-")
 			a, errA := strconv.ParseUint(lo, 16, 64)
 			b, errB := strconv.ParseUint(hi, 16, 64)
 			in = errA == nil && errB == nil && uint64(addr) >= a && uint64(addr) < b
-			continue
-		}
-		if in && strings.HasPrefix(line, "VmFlags:") {
-			return strings.TrimSpace(strings.TrimPrefix(line, "VmFlags:"))
 		}
 	}
 	t.Fatalf("no mapping holds %#x", addr)
