@@ -3,10 +3,12 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/id"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -20,11 +22,10 @@ import (
 // the session must be live and the membership active.
 //
 // A rotation is mostly round trips to the database, so the common case (a
-// live token of this client, unused, its session live) takes three
-// statements before the two inserts: the session touched, the token
-// claimed, and one joined read of grant, user, membership, roles, their
-// permissions and the session policy. Anything else goes the slow way (claimSlow, issueSlow),
-// which reads one thing at a time to tell the cases apart.
+// live token of this client, unused, holding the scopes asked for, its
+// session live) is one write (rotateFast). Anything else goes the slow way
+// (claimSlow, issueRefreshed), which reads one thing at a time to tell the
+// cases apart.
 func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c := s.authenticateClient(w, r, true)
@@ -43,28 +44,24 @@ func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) {
 	h, asked := secretHash(raw), r.PostForm.Get("scope")
 	ts := &tokenSet{client: c}
 	var reused *store.Session
-	err := s.tx(ctx, func(q *store.Q) error {
-		now := s.Now()
-		ses, err := q.TouchRefreshSession(ctx, s.EnvID, h, c.ID, now)
-		var rt *store.RefreshToken
-		if err == nil {
-			rt, err = q.ClaimRefreshToken(ctx, s.EnvID, h, c.ID, now)
-		}
-		if errors.Is(err, store.ErrNotFound) {
-			rt, ses, err = s.claimSlow(ctx, q, c, h, asked, now, &reused)
-		}
-		if err != nil {
-			return err
-		}
-		if ts.scopes, err = narrowScopes(rt.Scope, asked); err != nil {
-			return err
-		}
-		if !sessions.Live(ses, now) {
-			return refused("invalid_grant", "the refresh token is invalid, expired or revoked")
-		}
-		ts.ses = ses
-		return s.issueRefreshed(ctx, q, ts, rt.FamilyID, h)
-	})
+	done, err := s.rotateFast(ctx, ts, h, asked)
+	if err == nil && !done {
+		err = s.tx(ctx, func(q *store.Q) error {
+			now := s.Now()
+			rt, ses, err := s.claimSlow(ctx, q, c, h, asked, now, &reused)
+			if err != nil {
+				return err
+			}
+			if ts.scopes, err = narrowScopes(rt.Scope, asked); err != nil {
+				return err
+			}
+			if !sessions.Live(ses, now) {
+				return refused("invalid_grant", "the refresh token is invalid, expired or revoked")
+			}
+			ts.ses = ses
+			return s.issueRefreshed(ctx, q, ts, rt.FamilyID, h)
+		})
+	}
 	var ref *errRefused
 	var undone *errUndone
 	switch {
@@ -82,6 +79,51 @@ func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.respond(w, r, ts)
 	}
+}
+
+// rotateFast is the rotation's common case as one write
+// (store.RotateRefresh: the session touched, the token claimed, the state
+// read and the new tokens recorded; one statement on PostgreSQL). done is
+// false when it did not apply, with nothing claimed: the slow path
+// answers. Once the token is claimed, a refusal (a revoked grant, a
+// membership not active) stands, as on the slow path, whose transaction
+// commits on one. It needs the access token's life from the stored
+// session policy alone; a policy source that cannot give it that way
+// takes the slow path.
+func (s *Server) rotateFast(ctx context.Context, ts *tokenSet, h, asked string) (done bool, err error) {
+	src, ok := s.Sessions.Policies.(storedPolicyTTL)
+	if !ok {
+		return false, nil
+	}
+	next, err := randomToken("rt_")
+	if err != nil {
+		return false, err
+	}
+	now, jti := s.Now().Truncate(time.Microsecond), s.IDs.New(id.Token)
+	rot, err := s.Store.RotateRefresh(ctx, &store.Rotate{EnvID: s.EnvID, TokenHash: h, ClientID: ts.client.ID,
+		Scopes: strings.Fields(asked), Now: now, JTI: jti, NewTokenHash: secretHash(next),
+		NoPolicyExpiry: now.Add(s.userTokenTTL(src.AccessTokenTTLOf(nil))), ZeroTTLExpiry: now.Add(s.userTokenTTL(0))})
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if ts.scopes, err = narrowScopes(rot.Token.Scope, asked); err != nil {
+		return true, err // not reached: the token holds every scope asked for
+	}
+	ts.ses = rot.Session
+	if !sessions.Live(ts.ses, now) {
+		return true, refused("invalid_grant", "the refresh token is invalid, expired or revoked")
+	}
+	if err := s.fromState(ts, rot.State); err != nil {
+		return true, err
+	}
+	ttl := s.userTokenTTL(src.AccessTokenTTLOf(rot.State.SessionPolicy))
+	if !rot.AccessExpiresAt.Equal(now.Add(ttl)) {
+		return true, fmt.Errorf("the rotation recorded an access token expiring at %s, want %s", rot.AccessExpiresAt, now.Add(ttl))
+	}
+	ts.jti, ts.issued, ts.ttl, ts.refresh = jti, now, ttl, next
+	return true, nil
 }
 
 // errUndone is a refusal whose transaction rolls back (s.tx commits on an
@@ -201,26 +243,38 @@ func (s *Server) issueRefreshed(ctx context.Context, q *store.Q, ts *tokenSet, g
 	} else if err != nil {
 		return err
 	}
-	if !st.Grant.RevokedAt.IsZero() {
-		return refused("invalid_grant", "the refresh token is invalid, expired or revoked")
-	}
-	ts.user = st.User
-	if ts.ses.OrgID != "" {
-		if !st.Member || st.MemberStatus != store.MembershipActive {
-			return notMember()
-		}
-		ts.roles = st.Roles
-		// The permissions came with the roles, read as StorePermissions
-		// reads them; another resolver is asked after commit as usual.
-		if sp, ok := s.Permissions.(StorePermissions); ok && sp.Store == s.Store && sp.EnvID == s.EnvID {
-			ts.perms, ts.permsRead = st.Permissions, true
-		}
+	if err := s.fromState(ts, st); err != nil {
+		return err
 	}
 	ttl, err := s.accessTTLFrom(ctx, q, ts.ses.OrgID, st.SessionPolicy)
 	if err != nil {
 		return err
 	}
 	return s.recordTTL(ctx, q, ts, st.Grant, ttl, true, parentHash)
+}
+
+// fromState fills ts (its session set) from the state a refresh read: the
+// user and, for a session in an organization, the membership's roles and
+// their permissions. A revoked grant, or a membership gone or not active,
+// refuses.
+func (s *Server) fromState(ts *tokenSet, st *store.RefreshState) error {
+	if !st.Grant.RevokedAt.IsZero() {
+		return refused("invalid_grant", "the refresh token is invalid, expired or revoked")
+	}
+	ts.user = st.User
+	if ts.ses.OrgID == "" {
+		return nil
+	}
+	if !st.Member || st.MemberStatus != store.MembershipActive {
+		return notMember()
+	}
+	ts.roles = st.Roles
+	// The permissions came with the roles, read as StorePermissions reads
+	// them; another resolver is asked after commit as usual.
+	if sp, ok := s.Permissions.(StorePermissions); ok && sp.Store == s.Store && sp.EnvID == s.EnvID {
+		ts.perms, ts.permsRead = st.Permissions, true
+	}
+	return nil
 }
 
 // issueSlow is issueRefreshed one read at a time.

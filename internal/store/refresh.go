@@ -8,14 +8,16 @@ import (
 	"time"
 )
 
-// The refresh grant's common case in three statements instead of ten: a
-// rotation is mostly round trips to the database (on PostgreSQL each one
-// costs CPU in Gatehouse and in the server process), so the session touch
-// and the token's use return the rows they change, and the grant, the
-// user, the membership with its roles and their permissions, and the
-// session policy are read in one joined query. The single-purpose methods (GetRefreshToken,
-// TouchSession, UseRefreshToken, GetGrant, ...) remain for the rare paths
-// that need to tell the cases apart.
+// The refresh grant's common case in few statements: a rotation is mostly
+// round trips to the database (on PostgreSQL each one costs CPU in
+// Gatehouse and in the server process), so the session touch and the
+// token's use return the rows they change, and the grant, the user, the
+// membership with its roles and their permissions, and the session policy
+// are read in one joined query. RotateRefresh (refresh_rotate.go) runs
+// them, with the inserts of the new tokens, as one statement on PostgreSQL.
+// The single-purpose methods (GetRefreshToken, TouchSession,
+// UseRefreshToken, GetGrant, ...) remain for the rare paths that need to
+// tell the cases apart.
 
 // TouchRefreshSession touches (as TouchSession) the session of the refresh
 // token with tokenHash, if the token is clientID's and not revoked, and
@@ -106,9 +108,15 @@ func (q *Q) GetRefreshState(ctx context.Context, envID, grantID, userID, orgID s
 	if st == nil {
 		return nil, ErrNotFound
 	}
+	st.finish(envID)
+	return st, nil
+}
+
+// finish completes a state scanned from rows of refreshStateQuery's
+// columns.
+func (st *RefreshState) finish(envID string) {
 	st.Grant.EnvID = envID
 	sort.Strings(st.Permissions)
-	return st, nil
 }
 
 // refreshStateQuery is GetRefreshState's query: one row per role of the
@@ -149,7 +157,7 @@ func qualify(table, columns string) string {
 
 // scanRefreshStateRow scans one row of GetRefreshState: the state (the
 // same on every row) and the row's role, nil when it has none.
-func scanRefreshStateRow(rows *sql.Rows) (*RefreshState, *RoleRef, error) {
+func scanRefreshStateRow(rows interface{ Scan(...any) error }) (*RefreshState, *RoleRef, error) {
 	st := &RefreshState{Grant: &Grant{}}
 	g := st.Grant
 	var gCreated int64
