@@ -27,8 +27,7 @@ import (
 // Touching the session first locks its row first, the order revocations
 // lock in.
 func (q *Q) TouchRefreshSession(ctx context.Context, envID, tokenHash, clientID string, now time.Time) (*Session, error) {
-	return scanSession(q.queryRow(ctx, `UPDATE sessions SET last_seen_at = $4,
-		idle_expires_at = CASE WHEN $4 + idle_timeout < absolute_expires_at THEN $4 + idle_timeout ELSE absolute_expires_at END
+	return scanSession(q.queryRow(ctx, `UPDATE sessions SET `+touchSet("$4")+`
 		WHERE env_id = $1 AND id = (SELECT session_id FROM refresh_tokens
 			WHERE env_id = $1 AND token_hash = $2 AND client_id = $3 AND revoked_at IS NULL)
 		AND revoked_at IS NULL AND idle_expires_at > $4 AND absolute_expires_at > $4
@@ -87,29 +86,42 @@ func (q *Q) GetRefreshState(ctx context.Context, envID, grantID, userID, orgID s
 	if err != nil {
 		return nil, mapErr(err)
 	}
+	st, roles, err := scanRoleRows(rows, scanRefreshStateRow)
+	if err != nil {
+		return nil, err
+	}
+	st.Roles = roles
+	st.finish(envID)
+	return st, nil
+}
+
+// scanRoleRows reads rows that each carry the same value, scanned by scan,
+// and one role of it (nil for none): the first row's value and every
+// row's role, in order. ErrNotFound when there is no row.
+func scanRoleRows[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, *RoleRef, error)) (T, []RoleRef, error) {
 	defer rows.Close()
-	var st *RefreshState
-	for rows.Next() {
-		row, role, err := scanRefreshStateRow(rows)
+	var first T
+	var roles []RoleRef
+	found := false
+	for ; rows.Next(); found = true {
+		v, role, err := scan(rows)
 		if err != nil {
-			return nil, err
+			return first, nil, err
 		}
-		if st == nil {
-			st = row
-			st.Roles = []RoleRef{}
+		if !found {
+			first, roles = v, []RoleRef{}
 		}
 		if role != nil {
-			st.Roles = append(st.Roles, *role)
+			roles = append(roles, *role)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, mapErr(err)
+		return first, nil, mapErr(err)
 	}
-	if st == nil {
-		return nil, ErrNotFound
+	if !found {
+		return first, nil, ErrNotFound
 	}
-	st.finish(envID)
-	return st, nil
+	return first, roles, nil
 }
 
 // finish completes a state scanned from rows of refreshStateQuery's
@@ -127,14 +139,7 @@ func (st *RefreshState) finish(envID string) {
 // subquery. It is built once, never changed.
 var refreshStateQuery = `SELECT g.id, g.session_id, g.client_id, g.user_id, g.scope, g.created_at, g.revoked_at,
 	m.status, r.id, r.name, r.display_name,
-	(WITH RECURSIVE chain (id, depth) AS (
-		SELECT role_id, 0 FROM membership_roles WHERE env_id = $1 AND org_id = $4 AND user_id = $3
-		UNION ALL
-		SELECT r2.base_role_id, c.depth + 1 FROM chain c JOIN roles r2 ON r2.env_id = $1 AND r2.id = c.id
-		WHERE r2.base_role_id IS NOT NULL AND c.depth < $5)
-	SELECT string_agg(name, ' ') FROM (SELECT DISTINCT p.name FROM chain c
-		JOIN role_permissions rp ON rp.env_id = $1 AND rp.role_id = c.id
-		JOIN permissions p ON p.id = rp.permission_id) d),
+	` + membershipPermissions("$4", "$3", "$5") + `,
 	sp.access_token_ttl_seconds, sp.absolute_timeout_minutes, sp.idle_timeout_enabled, sp.idle_timeout_minutes, sp.updated_at,
 	` + qualify("u", userColumns) + `
 	FROM oauth_grants g
@@ -145,6 +150,30 @@ var refreshStateQuery = `SELECT g.id, g.session_id, g.client_id, g.user_id, g.sc
 	LEFT JOIN session_policies sp ON sp.env_id = g.env_id
 	WHERE g.env_id = $1 AND g.id = $2
 	ORDER BY r.name`
+
+// membershipPermissions is a scalar subquery of the permissions the roles
+// of user's membership in org grant, base roles' included up to depth
+// (SQL expressions; the environment is $1), as one space-separated string
+// of distinct names (permission names hold no spaces:
+// rbac.PermissionNamePattern), NULL for none.
+func membershipPermissions(org, user, depth string) string {
+	return `(WITH RECURSIVE chain (id, depth) AS (
+		SELECT role_id, 0 FROM membership_roles WHERE env_id = $1 AND org_id = ` + org + ` AND user_id = ` + user + `
+		UNION ALL
+		SELECT r2.base_role_id, c.depth + 1 FROM chain c JOIN roles r2 ON r2.env_id = $1 AND r2.id = c.id
+		WHERE r2.base_role_id IS NOT NULL AND c.depth < ` + depth + `)
+	SELECT string_agg(name, ' ') FROM (SELECT DISTINCT p.name FROM chain c
+		JOIN role_permissions rp ON rp.env_id = $1 AND rp.role_id = c.id
+		JOIN permissions p ON p.id = rp.permission_id) d)`
+}
+
+// touchSet is the SET list of an UPDATE of sessions that records a use at
+// now (an SQL expression in microseconds): last_seen_at moves and the
+// idle expiry slides, never past the absolute one.
+func touchSet(now string) string {
+	return `last_seen_at = ` + now + `,
+		idle_expires_at = CASE WHEN ` + now + ` + idle_timeout < absolute_expires_at THEN ` + now + ` + idle_timeout ELSE absolute_expires_at END`
+}
 
 // qualify prefixes each column of a comma-separated list with table.
 func qualify(table, columns string) string {

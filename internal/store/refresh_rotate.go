@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"slices"
 	"strings"
@@ -149,8 +148,7 @@ func holdsScopes(scope string, asked []string) bool {
 // clauses run to the end whether read or not.) $5 holds the scopes asked
 // for, space-separated.
 var rotateStatement = `WITH
-ses AS (UPDATE sessions SET last_seen_at = $4,
-		idle_expires_at = CASE WHEN $4 + idle_timeout < absolute_expires_at THEN $4 + idle_timeout ELSE absolute_expires_at END
+ses AS (UPDATE sessions SET ` + touchSet("$4") + `
 	WHERE env_id = $1 AND id = (SELECT session_id FROM refresh_tokens
 		WHERE env_id = $1 AND token_hash = $2 AND client_id = $3 AND revoked_at IS NULL AND used_at IS NULL
 			AND string_to_array(CAST($5 AS TEXT), ' ') <@ string_to_array(scope, ' '))
@@ -162,14 +160,7 @@ rt AS (UPDATE refresh_tokens SET used_at = $4
 	RETURNING ` + refreshTokenColumns + `),
 st AS (SELECT g.id AS g_id, g.session_id AS g_session_id, g.client_id AS g_client_id, g.user_id AS g_user_id, g.scope AS g_scope,
 		g.created_at AS g_created_at, g.revoked_at AS g_revoked_at, m.status AS m_status,
-		(WITH RECURSIVE chain (id, depth) AS (
-			SELECT role_id, 0 FROM membership_roles WHERE env_id = $1 AND org_id = ses.org_id AND user_id = ses.user_id
-			UNION ALL
-			SELECT r2.base_role_id, c.depth + 1 FROM chain c JOIN roles r2 ON r2.env_id = $1 AND r2.id = c.id
-			WHERE r2.base_role_id IS NOT NULL AND c.depth < $10)
-		SELECT string_agg(name, ' ') FROM (SELECT DISTINCT p.name FROM chain c
-			JOIN role_permissions rp ON rp.env_id = $1 AND rp.role_id = c.id
-			JOIN permissions p ON p.id = rp.permission_id) d) AS perms,
+		` + membershipPermissions("ses.org_id", "ses.user_id", "$10") + ` AS perms,
 		sp.env_id AS sp_env_id, sp.access_token_ttl_seconds AS sp_ttl, sp.absolute_timeout_minutes AS sp_abs,
 		sp.idle_timeout_enabled AS sp_idle_on, sp.idle_timeout_minutes AS sp_idle, sp.updated_at AS sp_updated,
 		` + qualify("u", userColumns) + `
@@ -204,27 +195,11 @@ func (s *Store) rotateRefreshPostgres(ctx context.Context, r *Rotate) (*Rotation
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	defer rows.Close()
-	var rot *Rotation
-	for rows.Next() {
-		row, role, err := scanRotationRow(rows)
-		if err != nil {
-			return nil, err
-		}
-		if rot == nil {
-			rot = row
-			rot.State.Roles = []RoleRef{}
-		}
-		if role != nil {
-			rot.State.Roles = append(rot.State.Roles, *role)
-		}
+	rot, roles, err := scanRoleRows(rows, scanRotationRow)
+	if err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, mapErr(err)
-	}
-	if rot == nil {
-		return nil, ErrNotFound
-	}
+	rot.State.Roles = roles
 	rot.State.finish(r.EnvID)
 	return rot, nil
 }
@@ -233,7 +208,7 @@ func (s *Store) rotateRefreshPostgres(ctx context.Context, r *Rotate) (*Rotation
 // token and the access token's expiry (the same on every row), then a row
 // of refreshStateQuery. Each scan function hands its destinations on to
 // the next, so the row is scanned once, into all of them.
-func scanRotationRow(rows *sql.Rows) (*Rotation, *RoleRef, error) {
+func scanRotationRow(rows interface{ Scan(...any) error }) (*Rotation, *RoleRef, error) {
 	rot := &Rotation{}
 	var expiry int64
 	var role *RoleRef

@@ -91,8 +91,7 @@ func (q *Q) GetSessionByCookie(ctx context.Context, envID, cookieHash string) (*
 // A session that is revoked or expired at now is not touched and gives
 // ErrNotFound.
 func (q *Q) TouchSession(ctx context.Context, envID, id string, now time.Time) error {
-	res, err := q.exec(ctx, `UPDATE sessions SET last_seen_at = $3,
-		idle_expires_at = CASE WHEN $3 + idle_timeout < absolute_expires_at THEN $3 + idle_timeout ELSE absolute_expires_at END
+	res, err := q.exec(ctx, `UPDATE sessions SET `+touchSet("$3")+`
 		WHERE env_id = $1 AND id = $2 AND revoked_at IS NULL AND idle_expires_at > $3 AND absolute_expires_at > $3`,
 		envID, id, micros(now))
 	return mustAffect(res, err)
