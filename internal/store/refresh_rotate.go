@@ -51,16 +51,18 @@ var errNotRotated = errors.New("the rotation's common case does not apply")
 // and the new refresh token in the token's family. ErrNotFound, with no
 // token claimed, when the common case does not apply: the token is unknown,
 // another client's, revoked or used, does not hold every scope asked for,
-// or its session is not live; and also, with the token claimed, when the
-// grant or the user is gone. The caller then takes the slow path, which
-// tells those cases apart (a token claimed a moment ago is within its
-// grace there).
+// or its session is not live; and also when the grant or the user is
+// gone (on PostgreSQL with the token claimed). The caller then takes the
+// slow path, which tells those cases apart (a token claimed a moment ago
+// is within its grace there).
 //
 // On PostgreSQL it is one statement, one round trip and one commit, where
-// the same steps took seven round trips with BEGIN and COMMIT, each costing
-// CPU in Gatehouse and in a backend on the same cores as the signing
-// (docs/benchmarks.md, BenchmarkTokenGrants). SQLite, in process, runs the
-// steps one by one in a transaction.
+// the same steps took seven round trips with BEGIN and COMMIT. Its plan
+// costs the server about what the seven statements did
+// (docs/benchmarks.md, BenchmarkTokenGrants); what it saves is the round
+// trips' latency, and the time the session's row stays locked, where the
+// database is across a network. SQLite, in process, runs the steps one by
+// one in a transaction.
 func (s *Store) RotateRefresh(ctx context.Context, r *Rotate) (*Rotation, error) {
 	if s.dialect == Postgres {
 		return s.rotateRefreshPostgres(ctx, r)
