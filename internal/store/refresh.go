@@ -38,15 +38,29 @@ const refreshTokenColumns = `token_hash, env_id, family_id, parent_hash, session
 	used_at, revoked_at`
 
 func scanRefreshToken(sc interface{ Scan(...any) error }) (*RefreshToken, error) {
-	var t RefreshToken
-	var created int64
-	var used, revoked sql.NullInt64
-	if err := sc.Scan(&t.TokenHash, &t.EnvID, &t.FamilyID, &t.ParentHash, &t.SessionID, &t.ClientID, &t.Scope, &created,
-		&used, &revoked); err != nil {
+	var r refreshTokenRow
+	if err := sc.Scan(r.dest()...); err != nil {
 		return nil, mapErr(err)
 	}
-	t.CreatedAt, t.UsedAt, t.RevokedAt = fromMicros(created), fromMicros(used.Int64), fromMicros(revoked.Int64)
-	return &t, nil
+	return r.result(), nil
+}
+
+// refreshTokenRow scans refreshTokenColumns.
+type refreshTokenRow struct {
+	t             RefreshToken
+	created       int64
+	used, revoked sql.NullInt64
+}
+
+func (r *refreshTokenRow) dest() []any {
+	t := &r.t
+	return []any{&t.TokenHash, &t.EnvID, &t.FamilyID, &t.ParentHash, &t.SessionID, &t.ClientID, &t.Scope, &r.created, &r.used, &r.revoked}
+}
+
+func (r *refreshTokenRow) result() *RefreshToken {
+	t := r.t
+	t.CreatedAt, t.UsedAt, t.RevokedAt = fromMicros(r.created), fromMicros(r.used.Int64), fromMicros(r.revoked.Int64)
+	return &t
 }
 
 // ClaimRefreshToken is UseRefreshToken returning the token as marked used:

@@ -208,28 +208,14 @@ func (s *Store) rotateRefreshPostgres(ctx context.Context, r *Rotate) (*Rotation
 
 // scanRotationRow scans one row of rotateStatement: the session, the
 // token and the access token's expiry (the same on every row), then a row
-// of refreshStateQuery. Each scan function hands its destinations on to
-// the next, so the row is scanned once, into all of them.
+// of refreshStateQuery.
 func scanRotationRow(rows interface{ Scan(...any) error }) (*Rotation, *RoleRef, error) {
-	rot := &Rotation{}
+	var ses sessionRow
+	var tok refreshTokenRow
 	var expiry int64
-	var role *RoleRef
-	var err error
-	rot.Session, err = scanSession(scanFunc(func(sesDest ...any) error {
-		rot.Token, err = scanRefreshToken(scanFunc(func(tokDest ...any) error {
-			rot.State, role, err = scanRefreshStateRow(extraScan{rows, append(append(sesDest, tokDest...), &expiry)})
-			return err
-		}))
-		return err
-	}))
+	st, role, err := scanRefreshStateRow(extraScan{rows, append(append(ses.dest(), tok.dest()...), &expiry)})
 	if err != nil {
 		return nil, nil, err
 	}
-	rot.AccessExpiresAt = fromMicros(expiry)
-	return rot, role, nil
+	return &Rotation{Session: ses.result(), Token: tok.result(), State: st, AccessExpiresAt: fromMicros(expiry)}, role, nil
 }
-
-// scanFunc is a function as a Scan method.
-type scanFunc func(dest ...any) error
-
-func (f scanFunc) Scan(dest ...any) error { return f(dest...) }

@@ -38,20 +38,35 @@ const sessionColumns = `id, env_id, user_id, org_id, auth_time, amr, cookie_hash
 	updated_at, last_seen_at, idle_expires_at, absolute_expires_at, revoked_at, end_reason`
 
 func scanSession(sc interface{ Scan(...any) error }) (*Session, error) {
-	var s Session
-	var org, cookie sql.NullString
-	var amr string
-	var authTime, idle, created, updated, seen, idleExp, absExp int64
-	var revoked sql.NullInt64
-	if err := sc.Scan(&s.ID, &s.EnvID, &s.UserID, &org, &authTime, &amr, &cookie, &s.UserAgent, &s.IP, &idle, &created,
-		&updated, &seen, &idleExp, &absExp, &revoked, &s.EndReason); err != nil {
+	var r sessionRow
+	if err := sc.Scan(r.dest()...); err != nil {
 		return nil, mapErr(err)
 	}
-	s.OrgID, s.CookieHash, s.AMR = org.String, cookie.String, decodeList(amr)
-	s.IdleTimeout = time.Duration(idle) * time.Microsecond
-	s.AuthTime, s.CreatedAt, s.UpdatedAt, s.LastSeenAt = fromMicros(authTime), fromMicros(created), fromMicros(updated), fromMicros(seen)
-	s.IdleExpiresAt, s.AbsoluteExpiresAt, s.RevokedAt = fromMicros(idleExp), fromMicros(absExp), fromMicros(revoked.Int64)
-	return &s, nil
+	return r.result(), nil
+}
+
+// sessionRow scans sessionColumns.
+type sessionRow struct {
+	s                                                       Session
+	org, cookie                                             sql.NullString
+	amr                                                     string
+	authTime, idle, created, updated, seen, idleExp, absExp int64
+	revoked                                                 sql.NullInt64
+}
+
+func (r *sessionRow) dest() []any {
+	s := &r.s
+	return []any{&s.ID, &s.EnvID, &s.UserID, &r.org, &r.authTime, &r.amr, &r.cookie, &s.UserAgent, &s.IP, &r.idle, &r.created,
+		&r.updated, &r.seen, &r.idleExp, &r.absExp, &r.revoked, &s.EndReason}
+}
+
+func (r *sessionRow) result() *Session {
+	s := r.s
+	s.OrgID, s.CookieHash, s.AMR = r.org.String, r.cookie.String, decodeList(r.amr)
+	s.IdleTimeout = time.Duration(r.idle) * time.Microsecond
+	s.AuthTime, s.CreatedAt, s.UpdatedAt, s.LastSeenAt = fromMicros(r.authTime), fromMicros(r.created), fromMicros(r.updated), fromMicros(r.seen)
+	s.IdleExpiresAt, s.AbsoluteExpiresAt, s.RevokedAt = fromMicros(r.idleExp), fromMicros(r.absExp), fromMicros(r.revoked.Int64)
+	return &s
 }
 
 func nullIfEmpty(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
