@@ -111,7 +111,6 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 		f.attempt, f.attemptFor = &read, norm
 	}
 	read, now := f.attempt, h.Now()
-	var err error
 	if wait := max(waitFor(read.Account, acct.rule, now), waitFor(read.IP, perIP.rule, now)); wait > 0 {
 		h.Log.InfoContext(ctx, "login throttled", "method", "password", "ip", ip)
 		h.attempt(r, f, metrics.MethodPassword, metrics.OutcomeThrottled, "")
@@ -124,6 +123,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request, f *flow) {
 		userID = read.User.ID
 	}
 	ok, rehash, lazy := false, false, false
+	var err error
 	var ep *legacyauth.Endpoint
 	if encoded == "" {
 		ep = h.legacyEndpoint(ctx)
