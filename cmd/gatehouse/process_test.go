@@ -5,12 +5,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -53,15 +56,58 @@ type proc struct {
 	err            error         // from Wait; read after done
 }
 
-// freePort returns a loopback port that was free a moment ago.
+// freePort returns a TCP port that was free a moment ago on every
+// interface, for a gatehouse child to listen on (as 127.0.0.1:port or
+// :port). The child binds it only after the probe has closed it, so the
+// port is drawn at random below the kernel's ephemeral range
+// (ip_local_port_range): one from 127.0.0.1:0 is a port the kernel may
+// hand to any outgoing connection (this test's, or a test running in
+// parallel in another package) in that moment, and the child then fails
+// with "address already in use". Ports this process has handed out are
+// not handed out again.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	lo := ephemeralStart()
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 200 {
+		port := 10000 + rand.IntN(lo-10000)
+		if portsGiven[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		portsGiven[port] = true
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no free port below %d after 200 tries", lo)
+	return 0
+}
+
+// portsGiven are the ports freePort has returned in this test process.
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
+
+// ephemeralStart is the first port of the kernel's ephemeral range, or
+// IANA's 49152 where it cannot be read (Linux's default starts at 32768).
+func ephemeralStart() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 49152
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 49152
+	}
+	if lo, err := strconv.Atoi(f[0]); err == nil && lo > 11000 {
+		return lo
+	}
+	return 49152
 }
 
 // childEnv is the test's environment without any GATEHOUSE_* variable (so
