@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/signing"
 )
 
 func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -116,7 +117,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	}
 	log.Info("gatehouse serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"environment", srv.Bootstrap.EnvID, "environment_type", cfg.EnvironmentType(), "database", string(srv.Store().Dialect()),
-		"gomaxprocs", runtime.GOMAXPROCS(0))
+		"gomaxprocs", runtime.GOMAXPROCS(0), "signing_engine", signing.Engine)
 	if err := srv.Serve(ctx, ln); err != nil {
 		return err
 	}

@@ -35,6 +35,9 @@ type key struct {
 	jwk  jose.JSONWebKey // public
 	pub  *rsa.PublicKey
 	priv *rsa.PrivateKey
+	// sk is what go-jose signs with: the private key as this build's
+	// engine holds it (engine.go), made once when the key is unsealed.
+	sk any
 	// signers holds one signer per token type (typed.go's Type*), made
 	// once when the key is unsealed: go-jose's NewSigner allocates and
 	// copies the key on every call, which every token grant would pay.
@@ -95,10 +98,12 @@ func (k *key) unseal(masterKey []byte) error {
 	if k.priv, err = x509.ParsePKCS1PrivateKey(der); err != nil {
 		return fmt.Errorf("signing key %s: %w", k.id, err)
 	}
+	if k.sk, err = newJoseKey(k.priv, k.id); err != nil {
+		return fmt.Errorf("signing key %s: %w", k.id, err)
+	}
 	k.signers = make(map[string]jose.Signer, len(tokenTypes))
 	for _, typ := range tokenTypes {
-		sg, err := jose.NewSigner(jose.SigningKey{Algorithm: Alg, Key: jose.JSONWebKey{Key: k.priv, KeyID: k.id}},
-			(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+		sg, err := newTypedSigner(k.sk, typ)
 		if err != nil {
 			return err
 		}

@@ -30,8 +30,7 @@ func (k *Keyring) SignAs(typ string, claims any) (string, error) {
 	s, ok := active.signers[typ]
 	if !ok {
 		var err error
-		if s, err = jose.NewSigner(jose.SigningKey{Algorithm: Alg, Key: jose.JSONWebKey{Key: active.priv, KeyID: active.id}},
-			(&jose.SignerOptions{}).WithType(jose.ContentType(typ))); err != nil {
+		if s, err = newTypedSigner(active.sk, typ); err != nil {
 			return "", err
 		}
 	}
