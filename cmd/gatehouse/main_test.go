@@ -180,6 +180,8 @@ func TestQuickStart(t *testing.T) {
 		t.Errorf("stdout shows the secret %d times in the whole run, want once", n)
 	}
 	wantLog(t, p.stderr.String(), `"database":"sqlite"`)
+	// The quick start's build is the pure-Go one (docs/adr/0004).
+	wantLog(t, p.stderr.String(), `"signing_engine":"go"`)
 
 	// Second start in the same directory (and on the same address, so the
 	// issuer is the same): reuses the environment, client and signing key.
