@@ -83,25 +83,19 @@ func (s *Store) RotateRefresh(ctx context.Context, r *Rotate) (*Rotation, error)
 // transaction, answering errNotRotated to roll it back.
 func (q *Q) rotateRefreshSteps(ctx context.Context, r *Rotate) (*Rotation, error) {
 	ses, err := q.TouchRefreshSession(ctx, r.EnvID, r.TokenHash, r.ClientID, r.Now)
-	if errors.Is(err, ErrNotFound) {
-		return nil, errNotRotated
-	} else if err != nil {
-		return nil, err
+	if err != nil {
+		return nil, notRotated(err)
 	}
 	tok, err := q.ClaimRefreshToken(ctx, r.EnvID, r.TokenHash, r.ClientID, r.Now)
-	if errors.Is(err, ErrNotFound) {
-		return nil, errNotRotated
-	} else if err != nil {
-		return nil, err
+	if err != nil {
+		return nil, notRotated(err)
 	}
 	if !holdsScopes(tok.Scope, r.Scopes) {
 		return nil, errNotRotated
 	}
 	st, err := q.GetRefreshState(ctx, r.EnvID, tok.FamilyID, ses.UserID, ses.OrgID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, errNotRotated
-	} else if err != nil {
-		return nil, err
+	if err != nil {
+		return nil, notRotated(err)
 	}
 	rot := &Rotation{Session: ses, Token: tok, State: st}
 	if !st.Grant.RevokedAt.IsZero() || !r.Now.Before(ses.IdleExpiresAt) || !r.Now.Before(ses.AbsoluteExpiresAt) ||
@@ -115,6 +109,15 @@ func (q *Q) rotateRefreshSteps(ctx context.Context, r *Rotate) (*Rotation, error
 	g := st.Grant
 	return rot, q.CreateRefreshToken(ctx, &RefreshToken{TokenHash: r.NewTokenHash, EnvID: r.EnvID, FamilyID: g.ID,
 		ParentHash: r.TokenHash, SessionID: g.SessionID, ClientID: g.ClientID, Scope: g.Scope, CreatedAt: r.Now})
+}
+
+// notRotated is a step's error as rotateRefreshSteps answers it: a step
+// that finds nothing means the common case does not apply.
+func notRotated(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return errNotRotated
+	}
+	return err
 }
 
 // accessExpiry is the new access token's expiry under the stored session
